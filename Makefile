@@ -1,0 +1,56 @@
+# `make report` and `make test` each set up .venv (idempotently) and the Debian packages the job
+# needs, then run the job. A second call reinstalls nothing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+STUDY ?= fashion-mnist
+PROFILE ?= quick
+
+# Debian packages: the offline Fashion-MNIST for the demo, Pango + DejaVu for WeasyPrint's PDF,
+# poppler-utils (pdftotext, pdftoppm) for the tests that read the PDF.
+DEBS_REPORT := dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+DEBS_TEST := $(DEBS_REPORT) poppler-utils
+
+.PHONY: report test test-slow setup clean-venv
+
+report: setup
+	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_REPORT)"
+	$(VENV)/bin/cnnreport build --study $(STUDY) --profile $(PROFILE)
+
+test: setup
+	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_TEST)"
+	$(PY) -m pytest -q
+
+# The slow tests train on the real Fashion-MNIST for minutes.
+test-slow: setup
+	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_TEST)"
+	$(PY) -m pytest -q -m slow
+
+setup: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+# Install the missing ones among $(DEBS) when apt is there; otherwise say what is missing.
+.PHONY: debs
+debs:
+	@command -v dpkg >/dev/null || exit 0; \
+	missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v apt-get >/dev/null && command -v sudo >/dev/null; then SUDO="sudo"; \
+	else echo "note: Debian packages missing:$$missing (install them for the offline demo / PDF tests)"; exit 0; fi; \
+	echo "installing Debian packages:$$missing"; \
+	$$SUDO apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; } || \
+	echo "note: could not install$$missing"
+
+clean-venv:
+	rm -rf $(VENV)
