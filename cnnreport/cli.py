@@ -14,6 +14,9 @@ from typing import Callable
 
 # Quiet TensorFlow's C++ start-up chatter before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import logging  # noqa: E402
+
+logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes are not the user's concern
 
 from .errors import UserError  # noqa: E402
 from .study import DEFAULT_STUDY, PROFILES, load_study, resolve_study_path  # noqa: E402
