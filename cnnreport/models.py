@@ -32,8 +32,12 @@ def make_mlp(spec: MLPSpec, input_shape: tuple[int, int, int], num_classes: int,
         x = keras.layers.Dense(units, activation=spec.activation, name=f"dense{i}")(x)
         if spec.dropout:
             x = keras.layers.Dropout(spec.dropout, name=f"dropout{i}")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
-    return keras.Model(inputs, outputs, name=_keras_name(name))
+    return keras.Model(inputs, _classifier(x, num_classes), name=_keras_name(name))
+
+
+def _classifier(x: Any, num_classes: int) -> Any:
+    # float32 softmax even under mixed precision: bf16 probabilities lose the small ones.
+    return keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="classifier")(x)
 
 
 def make_cnn(spec: CNNSpec, input_shape: tuple[int, int, int], num_classes: int,
@@ -53,15 +57,16 @@ def make_cnn(spec: CNNSpec, input_shape: tuple[int, int, int], num_classes: int,
         x = keras.layers.Dense(units, activation=spec.dense_activation, name=f"dense{i}")(x)
     if spec.dropout:
         x = keras.layers.Dropout(spec.dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(x)
-    return keras.Model(inputs, outputs, name=_keras_name(name))
+    return keras.Model(inputs, _classifier(x, num_classes), name=_keras_name(name))
 
 
-def make_model(model: ModelSpec, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
-    """A fresh, untrained keras.Model for one model of the study."""
+def make_model(model: ModelSpec, input_shape: tuple[int, int, int], num_classes: int,
+               suffix: str = "") -> keras.Model:
+    """A fresh, untrained keras.Model for one model of the study (`suffix` keeps names unique
+    when several seeds of it share one program)."""
     if isinstance(model.arch, MLPSpec):
-        return make_mlp(model.arch, input_shape, num_classes, model.name)
-    return make_cnn(model.arch, input_shape, num_classes, model.name)
+        return make_mlp(model.arch, input_shape, num_classes, model.name + suffix)
+    return make_cnn(model.arch, input_shape, num_classes, model.name + suffix)
 
 
 def _keras_name(name: str) -> str:

@@ -73,27 +73,29 @@ def plan_runs(study: Study) -> list[RunSpec]:
 class Progress:
     """Runs done / total, model, epoch and ETA, one line per epoch (readable in CI logs too)."""
 
-    def __init__(self, plan: list[RunSpec], done: int, echo: Callable[[str], None] = print):
-        self.total_runs = len(plan)
-        self.runs_done = done
-        self.remaining_epochs = sum(r.training.epochs for r in plan[done:]) if done else sum(
-            r.training.epochs for r in plan)
-        self.epochs_done = 0
+    def __init__(self, todo: list[RunSpec], echo: Callable[[str], None] = print):
+        self.total_runs = len(todo)
+        self.runs_done = 0
+        # Work left, in run-epochs: a group of k seeds advances k run-epochs per epoch.
+        self.remaining = sum(r.training.epochs for r in todo)
+        self.done = 0
         self.started = time.perf_counter()
         self.echo = echo
 
-    def set_remaining(self, epochs: int) -> None:
-        self.remaining_epochs = epochs
-
-    def epoch(self, spec: RunSpec, epoch: int, logs: dict[str, float]) -> None:
-        self.epochs_done += 1
-        self.remaining_epochs -= 1
+    def epoch(self, specs: list[RunSpec], epoch: int, per_tower: list[dict[str, list[float]]]) -> None:
+        self.done += len(specs)
+        self.remaining -= len(specs)
         elapsed = time.perf_counter() - self.started
-        eta = elapsed / self.epochs_done * max(0, self.remaining_epochs)
-        val = logs.get("val_accuracy")
-        self.echo(f"[run {self.runs_done + 1}/{self.total_runs}] {spec.describe()} · "
-                  f"epoch {epoch}/{spec.training.epochs} · loss {logs.get('loss', float('nan')):.4f}"
-                  + (f" · val_acc {val:.4f}" if val is not None else "")
+        eta = elapsed / self.done * max(0, self.remaining)
+        first = specs[0]
+        seeds = ", ".join(str(s.seed) for s in specs)
+        runs = (f"{self.runs_done + 1}" if len(specs) == 1
+                else f"{self.runs_done + 1}-{self.runs_done + len(specs)}")
+        vals = [t["val_accuracy"][-1] for t in per_tower if t["val_accuracy"]]
+        probe = f" [{first.probe} pixels]" if first.probe != "none" else ""
+        self.echo(f"[run {runs}/{self.total_runs}] {first.model.name}{probe} · seed{'s' if len(specs) > 1 else ''} "
+                  f"{seeds} · epoch {epoch}/{first.training.epochs}"
+                  + (f" · val_acc {np.mean(vals):.4f}" if vals else "")
                   + f" · ETA {_duration(eta)}")
 
     def run_finished(self) -> None:
@@ -149,7 +151,7 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-# -------------------------------------------------------------------------------------- one run
+# ------------------------------------------------------------------------------------ training
 
 
 def make_optimizer(training: TrainingSpec) -> Any:
@@ -161,68 +163,140 @@ def make_optimizer(training: TrainingSpec) -> Any:
     return cls(learning_rate=training.learning_rate, **kwargs)
 
 
-def train_run(spec: RunSpec, splits: Any, progress: Progress | None = None) -> tuple[dict[str, Any], Any]:
-    """Train one seeded run; evaluate on the test set once, at the end. Returns (record, model)."""
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The training-data order of one seed in one epoch: the same whether the seed trains alone
+    or stacked with others, so seed-matched runs of different models share their data order."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def _stack(specs: list[RunSpec], splits: Any) -> tuple[Any, list[Any]]:
+    """One program holding one tower per seed; tower k is built right after seeding with seed k,
+    so its initial weights are those of the seed's lone run. Towers share no weights and the
+    loss is their sum, so each tower's gradients (and Adam's per-weight state) are its own."""
     import keras
 
-    from .models import analyse, make_model
+    from .models import make_model
 
-    keras.utils.set_random_seed(spec.seed)
-    model = make_model(spec.model, splits.input_shape, splits.num_classes)
-    model.compile(optimizer=make_optimizer(spec.training), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    towers = []
+    for spec in specs:
+        keras.utils.set_random_seed(spec.seed)
+        towers.append(make_model(spec.model, splits.input_shape, splits.num_classes,
+                                 suffix=f" s{spec.seed}" if len(specs) > 1 else ""))
+    if len(towers) == 1:
+        return towers[0], towers
+    inputs = {f"s{spec.seed}": keras.Input(shape=splits.input_shape, name=f"s{spec.seed}")
+              for spec in specs}
+    outputs = {f"s{spec.seed}": tower(inputs[f"s{spec.seed}"]) for spec, tower in zip(specs, towers)}
+    return keras.Model(inputs, outputs, name="stacked_seeds"), towers
 
-    epoch_times: list[float] = []
 
-    class _Epochs(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self._t0 = time.perf_counter()
+def _history_of(history: dict[str, list[float]], key: str, n: int) -> dict[str, list[float]]:
+    """One tower's metrics out of a stacked model's history (keys like 's3_accuracy')."""
+    out = {}
+    for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if n == 1:
+            name = metric
+        else:
+            name = f"val_{key}_{metric[4:]}" if metric.startswith("val_") else f"{key}_{metric}"
+        out[metric] = [float(v) for v in history.get(name, [])]
+    return out
 
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_times.append(time.perf_counter() - self._t0)
+
+def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" = None,
+                levers: Any = None) -> list[tuple[dict[str, Any], Any]]:
+    """Train runs that differ only by seed, together; evaluate each on the test set once, at the
+    end. Returns (record, model) per run, in the order given."""
+    import keras
+
+    from . import levers as levers_mod
+    from .models import analyse
+
+    first = specs[0]
+    assert all(s.model == first.model and s.training == first.training and s.data == first.data
+               and s.probe == first.probe for s in specs), "a group differs only by seed"
+    lv = levers or levers_mod.choose(first.training.precision)
+    previous_policy = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy(lv.precision)
+    try:
+        program, towers = _stack(specs, splits)
+        keys = [f"s{s.seed}" for s in specs]
+        losses = "sparse_categorical_crossentropy" if len(specs) == 1 else {k: "sparse_categorical_crossentropy" for k in keys}
+        metrics = ["accuracy"] if len(specs) == 1 else {k: ["accuracy"] for k in keys}
+        program.compile(optimizer=make_optimizer(first.training), loss=losses, metrics=metrics,
+                        jit_compile=lv.jit_compile, steps_per_execution=lv.steps_per_execution)
+
+        def feed(x: np.ndarray, orders: list[np.ndarray] | None = None) -> Any:
+            if len(specs) == 1:
+                return x if orders is None else x[orders[0]]
+            return {k: (x if orders is None else x[o]) for k, o in zip(keys, orders or [None] * len(keys))}
+
+        n = len(splits.x_train)
+        history: dict[str, list[float]] = {}
+        epoch_times: list[float] = []
+        diverged = [False] * len(specs)
+        val_feed = (feed(splits.x_val), feed(splits.y_val))
+        started = time.perf_counter()
+        for epoch in range(first.training.epochs):
+            orders = [epoch_order(s.seed, epoch, n) for s in specs]
+            t0 = time.perf_counter()
+            h = program.fit(feed(splits.x_train, orders), feed(splits.y_train, orders),
+                            validation_data=val_feed, batch_size=first.training.batch_size,
+                            epochs=1, shuffle=False, verbose=0)
+            epoch_times.append(time.perf_counter() - t0)
+            for k, v in h.history.items():
+                history.setdefault(k, []).extend(float(x) for x in v)
+            per_tower = [_history_of(history, key, len(specs)) for key in keys]
+            diverged = [any(not math.isfinite(v) for v in t["loss"]) for t in per_tower]
             if progress is not None:
-                progress.epoch(spec, epoch + 1, logs or {})
+                progress.epoch(specs, epoch + 1, per_tower)
+            if all(diverged):
+                break
+        train_time = time.perf_counter() - started
 
-    started = time.perf_counter()
-    history = model.fit(splits.x_train, splits.y_train, validation_data=(splits.x_val, splits.y_val),
-                        epochs=spec.training.epochs, batch_size=spec.training.batch_size,
-                        shuffle=True, verbose=0,
-                        callbacks=[_Epochs(), keras.callbacks.TerminateOnNaN()])
-    train_time = time.perf_counter() - started
-    hist = {k: [float(v) for v in history.history.get(k, [])]
-            for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
-    hist["epoch_time_s"] = epoch_times
-    diverged = any(not math.isfinite(v) for v in hist["loss"])
+        results = []
+        env = environment()
+        for spec, tower, key, div in zip(specs, towers, keys, diverged):
+            t0 = time.perf_counter()
+            probs = np.asarray(tower.predict(splits.x_test, batch_size=512, verbose=0), dtype=np.float64)
+            predict_s = time.perf_counter() - t0
+            preds = probs.argmax(axis=1)
+            picked = np.clip(probs[np.arange(len(preds)), splits.y_test], 1e-7, 1.0)
+            hist = _history_of(history, key, len(specs))
+            # A group's epoch is shared by its towers: each run is charged its share.
+            hist["epoch_time_s"] = [t / len(specs) for t in epoch_times]
+            record = {
+                "run_id": spec.run_id,
+                "study": spec.study,
+                "model": {"name": spec.model.name, "role": spec.model.role, "kind": spec.model.kind,
+                          "factor": spec.model.factor, "level": spec.model.level,
+                          "arch": spec.model.arch.model_dump(mode="json")},
+                "seed": spec.seed,
+                "probe": spec.probe,
+                "training": spec.training.model_dump(mode="json"),
+                "data": spec.data.model_dump(mode="json"),
+                "history": hist,
+                "diverged": div,
+                "test": {"accuracy": float(np.mean(preds == splits.y_test)),
+                         "loss": None if div else float(-np.mean(np.log(picked))),
+                         "n": int(len(preds))},
+                "train_time_s": train_time / len(specs),
+                "group": {"seeds": [s.seed for s in specs], "wall_s": train_time},
+                "predict_ms_per_image": 1000.0 * predict_s / max(1, len(preds)),
+                "architecture": analyse(tower),
+                "levers": lv.as_dict(),
+                "environment": env,
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "_predictions": preds.astype(np.int16),
+            }
+            results.append((record, tower))
+        return results
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
 
-    t0 = time.perf_counter()
-    probs = model.predict(splits.x_test, batch_size=512, verbose=0)
-    predict_s = time.perf_counter() - t0
-    preds = probs.argmax(axis=1)
-    eps = 1e-7
-    loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(preds)), splits.y_test], eps, 1.0))))
-    accuracy = float(np.mean(preds == splits.y_test))
-    record = {
-        "run_id": spec.run_id,
-        "study": spec.study,
-        "model": {"name": spec.model.name, "role": spec.model.role, "kind": spec.model.kind,
-                  "factor": spec.model.factor, "level": spec.model.level,
-                  "arch": spec.model.arch.model_dump(mode="json")},
-        "seed": spec.seed,
-        "probe": spec.probe,
-        "training": spec.training.model_dump(mode="json"),
-        "data": spec.data.model_dump(mode="json"),
-        "history": hist,
-        "diverged": diverged,
-        "test": {"accuracy": accuracy, "loss": loss if not diverged else None,
-                 "n": int(len(preds))},
-        "train_time_s": train_time,
-        "predict_ms_per_image": 1000.0 * predict_s / max(1, len(preds)),
-        "architecture": analyse(model),
-        "environment": environment(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    record["_predictions"] = preds.astype(np.int16)
-    return record, model
+
+def train_run(spec: RunSpec, splits: Any, progress: "Progress | None" = None) -> tuple[dict[str, Any], Any]:
+    """One seeded run on its own. Returns (record, model)."""
+    return train_group([spec], splits, progress)[0]
 
 
 def save_run(study_dir: Path, record: dict[str, Any], model: Any) -> Path:
@@ -234,9 +308,24 @@ def save_run(study_dir: Path, record: dict[str, Any], model: Any) -> Path:
     return store.write_run(study_dir, record["run_id"], fill)
 
 
+def groups_of(todo: list[RunSpec], max_towers: int) -> list[list[RunSpec]]:
+    """Runs that differ only by seed, in chunks of at most `max_towers`, in plan order."""
+    groups: list[list[RunSpec]] = []
+    for spec in todo:
+        last = groups[-1] if groups else None
+        if (last and len(last) < max_towers and last[0].model == spec.model and last[0].probe == spec.probe
+                and last[0].training == spec.training and last[0].data == spec.data):
+            last.append(spec)
+        else:
+            groups.append([spec])
+    return groups
+
+
 def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_root: Path,
              echo: Callable[[str], None] = print) -> dict[str, int]:
     """Train every run of the plan that is not already stored. Returns counts trained/skipped."""
+    from . import levers as levers_mod
+
     if not plan:
         return {"trained": 0, "skipped": 0, "diverged": 0}
     study_dir = store.study_runs_dir(runs_root, plan[0].study)
@@ -245,16 +334,20 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
     skipped = len(plan) - len(todo)
     if skipped:
         echo(f"{skipped} of {len(plan)} runs already done (runs/{plan[0].study}/); {len(todo)} to train")
-    progress = Progress(todo, 0, echo)
+    if not todo:
+        return {"trained": 0, "skipped": skipped, "diverged": 0}
+    lv = levers_mod.choose(todo[0].training.precision)
+    echo(f"levers: {lv.reason}")
+    progress = Progress(todo, echo)
     diverged = 0
-    for spec in todo:
-        record, model = train_run(spec, splits_for(spec), progress)
-        save_run(study_dir, record, model)
-        progress.run_finished()
-        if record["diverged"]:
-            diverged += 1
-            echo(f"  {spec.describe()}: loss became NaN — recorded as diverged")
-        else:
-            echo(f"  done {spec.describe()}: test accuracy {record['test']['accuracy']:.4f} "
-                 f"({record['train_time_s']:.0f} s)")
+    for group in groups_of(todo, lv.max_towers):
+        for (record, model), spec in zip(train_group(group, splits_for(group[0]), progress, lv), group):
+            save_run(study_dir, record, model)
+            progress.run_finished()
+            if record["diverged"]:
+                diverged += 1
+                echo(f"  {spec.describe()}: loss became NaN — recorded as diverged")
+            else:
+                echo(f"  done {spec.describe()}: test accuracy {record['test']['accuracy']:.4f} "
+                     f"({record['train_time_s']:.0f} s)")
     return {"trained": len(todo), "skipped": skipped, "diverged": diverged}

@@ -71,6 +71,8 @@ class TrainingSpec(Strict):
     batch_size: int = Field(ge=1)
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
     learning_rate: float = Field(gt=0)
+    # bf16 compute where the device has it natively (GPU, CPU with AVX512_BF16/AMX); see levers.py
+    precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
 
 
 class MLPSpec(Strict):

@@ -1,0 +1,95 @@
+"""Speed levers, chosen per device: each is kept only where it was measured to help (bench/README.md).
+
+- Mixed precision (bf16 compute, float32 weights): on a GPU, and on a CPU with native bf16
+  instructions (AVX512_BF16 or AMX), where oneDNN runs convolutions about 2× faster; elsewhere
+  bf16 is emulated and slower, so float32.
+- Seeds stacked as towers of one program: amortises per-step overhead, which dominates small
+  models on a GPU; on a CPU the arithmetic dominates and one tower at a time is as fast.
+- XLA (jit_compile): always on for JAX (its only mode); off for TensorFlow on a CPU, where it
+  made a small CNN about 2× slower.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+
+
+@dataclass(frozen=True)
+class Levers:
+    precision: str  # "float32" | "mixed_bfloat16"
+    max_towers: int  # seeds trained at once in one program
+    jit_compile: bool | str
+    steps_per_execution: int
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
+def accelerator() -> str:
+    """'gpu' or 'cpu', for the active Keras backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            return "gpu" if jax.devices()[0].platform in ("gpu", "cuda", "rocm") else "cpu"
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+        if backend == "torch":
+            import torch
+
+            return "gpu" if torch.cuda.is_available() else "cpu"
+    except Exception:
+        pass
+    return "cpu"
+
+
+def choose(precision: str = "auto") -> Levers:
+    """The levers for this machine. `precision` comes from the study (auto, or forced)."""
+    import keras
+
+    backend = keras.backend.backend()
+    device = accelerator()
+    forced = os.environ.get("CNNREPORT_PRECISION")  # for benchmarks and debugging
+    if forced:
+        precision = forced
+    if precision == "auto":
+        native = device == "gpu" or cpu_has_native_bf16()
+        precision = "mixed_bfloat16" if native else "float32"
+    towers = os.environ.get("CNNREPORT_TOWERS")  # force seeds per program (tests, benchmarks)
+    if towers:
+        lv = choose_for_device(device, backend, precision)
+        return Levers(lv.precision, int(towers), lv.jit_compile, lv.steps_per_execution,
+                      lv.reason + f" (towers forced to {towers})")
+    return choose_for_device(device, backend, precision)
+
+
+def choose_for_device(device: str, backend: str, precision: str) -> Levers:
+    if device == "gpu":
+        return Levers(precision, max_towers=8, jit_compile=True, steps_per_execution=1,
+                      reason=f"{backend} on GPU: bf16, seeds stacked as towers")
+    return Levers(precision, max_towers=1, jit_compile=backend == "jax", steps_per_execution=1,
+                  reason=f"{backend} on CPU: "
+                         + ("native bf16" if precision == "mixed_bfloat16" else "float32")
+                         + ", one seed at a time")
