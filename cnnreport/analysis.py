@@ -62,8 +62,24 @@ def summarize_model(model: ModelSpec | dict[str, Any], runs: list[dict[str, Any]
         "mean_epoch_s": float(np.mean(epoch_times)) if epoch_times else None,
         "train_time_s": summarize([r["train_time_s"] for r in runs]),
         "predict_ms_per_image": float(np.mean([r["predict_ms_per_image"] for r in runs])) if runs else None,
+        # Forward activation memory per image (older runs stored only the value count: float32).
+        "activation_bytes": arch.get("activation_bytes", 4 * arch["activation_values"]
+                                     if arch.get("activation_values") else None),
+        "per_seed": [_per_seed(r) for r in runs],
         "curves": {k: mean_curves(finished, k) for k in ("loss", "val_loss", "accuracy", "val_accuracy")},
     }
+
+
+def _per_seed(run: dict[str, Any]) -> dict[str, Any]:
+    """One run's numbers, kept by seed so comparisons can pair runs that share a seed."""
+    h = run["history"]
+    return {"seed": run["seed"], "diverged": run["diverged"],
+            "test_accuracy": None if run["diverged"] else run["test"]["accuracy"],
+            "test_loss": run["test"]["loss"],
+            "best_val_accuracy": max(h["val_accuracy"]) if h["val_accuracy"] else None,
+            "best_val_epoch": 1 + int(np.argmax(h["val_accuracy"])) if h["val_accuracy"] else None,
+            "gap": h["accuracy"][-1] - h["val_accuracy"][-1] if h["accuracy"] and h["val_accuracy"] else None,
+            "train_time_s": run["train_time_s"]}
 
 
 def summarize_models(models: list[ModelSpec], records: list[dict[str, Any]]) -> list[dict[str, Any]]:

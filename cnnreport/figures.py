@@ -171,14 +171,20 @@ def training_curves(model: dict[str, Any], seed_histories: list[dict[str, list[f
                      f"Two line charts of loss and accuracy per epoch for {model['name']}, train and validation.")
 
 
-def variant_curves(models: list[dict[str, Any]], out_dir: Path) -> dict[str, str]:
-    """Validation accuracy and loss of every CNN of the experiment on the same axes."""
+def variant_curves(models: list[dict[str, Any]], out_dir: Path,
+                   seed_histories: dict[str, list[dict[str, list[float]]]] | None = None) -> dict[str, str]:
+    """Validation accuracy and loss of every CNN of the experiment on the same axes: mean over
+    seeds, ±1 std band, and (given `seed_histories`, model name → histories) each seed faint."""
     cnns = [m for m in models if m["kind"] == "cnn"]
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 2.7))
         for i, m in enumerate(cnns):
             color = PALETTE[i % len(PALETTE)]
             label = m["name"] + (" (reference)" if m["role"] == "reference" else "")
+            for h in (seed_histories or {}).get(m["name"], []):
+                for ax, key in ((axes[0], "val_accuracy"), (axes[1], "val_loss")):
+                    if h.get(key):
+                        ax.plot(np.arange(1, len(h[key]) + 1), h[key], color=color, alpha=0.2, lw=0.6)
             _band(axes[0], m["curves"]["val_accuracy"], color, label)
             _band(axes[1], m["curves"]["val_loss"], color, label)
         axes[0].set_ylabel("validation accuracy")
@@ -188,7 +194,7 @@ def variant_curves(models: list[dict[str, Any]], out_dir: Path) -> dict[str, str
         axes[0].legend(loc="lower right")
         return _save(fig, out_dir, "variant_curves",
                      "Validation accuracy and loss of every CNN in the experiment (mean over seeds, "
-                     "±1 std band).",
+                     "±1 std band" + (", each seed as a faint line)." if seed_histories else ")."),
                      "Line charts of validation accuracy and loss per epoch, one line per CNN variant.")
 
 

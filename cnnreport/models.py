@@ -112,10 +112,12 @@ class LayerRow:
     padding: str = ""
     receptive_field: int | None = None  # input pixels one unit sees (one side), conv/pool layers
     flops: int = 0  # per image, multiply-add = 2 FLOPs
+    activation_bytes: int = 0  # per image: this layer's output values × bytes per value
 
 
 def analyse(model: keras.Model) -> dict[str, Any]:
-    """Layer table, parameters, FLOPs per image (multiply-add = 2 FLOPs) and receptive field.
+    """Layer table, parameters, FLOPs per image (multiply-add = 2 FLOPs), receptive field and
+    activation memory per image (bytes of every layer's output).
 
     Receptive field follows the usual recurrence r_out = r_in + (k - 1) * j_in, j_out = j_in * s,
     where j is the distance in input pixels between neighbouring units.
@@ -150,12 +152,21 @@ def analyse(model: keras.Model) -> dict[str, Any]:
         elif isinstance(layer, keras.layers.Dense):
             flops = 2 * int(layer.input.shape[-1]) * int(layer.units)
         rows.append(LayerRow(layer.name, type(layer).__name__, shape, params, kernel, stride,
-                             padding, layer_rf, flops))
+                             padding, layer_rf, flops, units * _bytes_per_value(layer)))
         flops_total += flops
     return {
         "layers": [asdict(r) for r in rows],
         "params": int(model.count_params()),
         "flops": int(flops_total),
         "receptive_field": rf if any(r.receptive_field for r in rows) else None,
-        "activation_values": int(activations),  # per image; float32 → ×4 bytes
+        "activation_values": int(activations),  # per image
+        # Forward-pass activation memory per image: every layer's output kept (as training does).
+        "activation_bytes": int(sum(r.activation_bytes for r in rows)),
     }
+
+
+def _bytes_per_value(layer: keras.layers.Layer) -> int:
+    """Bytes of one output value in the layer's compute dtype (float32 → 4, float16 → 2)."""
+    dtype = str(getattr(layer, "compute_dtype", None) or keras.config.floatx())
+    digits = "".join(c for c in dtype if c.isdigit())
+    return int(digits) // 8 if digits else 4

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import analysis, figures, store
+from . import analysis, figures, rigour, store
 from .context import build_context
 from .data import Splits, describe, load_dataset, make_splits, permute_pixels
 from .report import render_html, render_pdf
 from .runner import PERMUTATION_SEED, RunSpec, environment, plan_runs, run_plan
 from .study import Study, study_models
+from .verify import verify_study
 from .store import write_json
 
 Echo = Callable[[str], None]
@@ -48,6 +49,7 @@ def full_plan(study: Study) -> list[RunSpec]:
 def train(study: Study, ws: Workspace, echo: Echo = print) -> dict[str, int]:
     splits = ws.splits(study)
     plan = full_plan(study)
+    verify_study(study, splits.input_shape, splits.num_classes)  # uncontrolled: fail before training
     echo(f"study {study.name} ({study.profile} profile): {len(study_models(study))} models × "
          f"{len(study.seeds)} seeds = {len(plan)} runs on {splits.x_train.shape[0]:,} training images")
 
@@ -81,12 +83,14 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
             fig_id = "curves_baseline" if m["role"] == "baseline" else "curves_reference"
             figs.append(figures.training_curves(m, [r["history"] for r in by_model.get(m["name"], [])],
                                                 fig_dir, fig_id))
-    figs.append(figures.variant_curves(models, fig_dir))
+    figs.append(figures.variant_curves(models, fig_dir, {
+        name: [r["history"] for r in runs] for name, runs in by_model.items()}))
     figs.append(figures.accuracy_bars(models, splits.num_classes, fig_dir))
 
     env = next((r["environment"] for r in records), environment())
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
                             models=models, records=records, figures=figs, environment=env)
+    rigour.attach(context, study, models, splits.input_shape, splits.num_classes)
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)
     paths = {"html": html_path, "json": out / "report.json"}

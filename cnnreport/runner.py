@@ -63,8 +63,8 @@ def _slug(name: str) -> str:
 
 def plan_runs(study: Study) -> list[RunSpec]:
     """Every (model, seed) of the study, seeds inner so that partial results cover all models."""
-    return [RunSpec(study.name, model, seed, study.training, study.data)
-            for model in study_models(study) for seed in study.seeds]
+    return [RunSpec(study.name, model, seed, model.training or study.training, study.data)
+            for model in study_models(study) for seed in (model.seeds or study.seeds)]
 
 
 # ------------------------------------------------------------------------------------- progress

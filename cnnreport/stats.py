@@ -34,3 +34,119 @@ def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[s
             low = high = float(x.mean())
         out.update(ci_low=float(low), ci_high=float(high))
     return out
+
+
+# ----------------------------------------------------------------------------------- comparisons
+#
+# A comparison asks whether model A's mean differs from model B's. Welch's t-test does not assume
+# equal variances. When both models ran the same seeds, runs with the same seed share their
+# initialisation random stream and the order of the training batches (one seed drives both in
+# this tool), so the paired t-test on per-seed differences removes that shared variance; it is
+# then the primary test. Holm's step-down correction controls the family-wise error rate across
+# every comparison of a report.
+
+ALPHA = 0.05
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def welch(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """Difference of means (a − b) with its Welch interval, t, df and two-sided p (scipy)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    diff = float(x.mean() - y.mean())
+    va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+    se = math.sqrt(va + vb)
+    out = {"diff": diff, "t": None, "df": None, "p": None, "ci_low": None, "ci_high": None}
+    if se == 0:  # both samples constant: no spread to test against
+        return out
+    df = (va + vb) ** 2 / (va ** 2 / (len(x) - 1) + vb ** 2 / (len(y) - 1))
+    res = stats.ttest_ind(x, y, equal_var=False)
+    half = stats.t.ppf(0.5 + confidence / 2, df) * se
+    out.update(t=_finite(res.statistic), df=float(df), p=_finite(res.pvalue),
+               ci_low=diff - half, ci_high=diff + half)
+    return out
+
+
+def paired(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, Any]:
+    """Mean per-pair difference (a − b) with its t interval, t and two-sided p (scipy ttest_rel)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    diff = float(d.mean())
+    out = {"diff": diff, "t": None, "p": None, "ci_low": None, "ci_high": None}
+    sd = float(d.std(ddof=1))
+    if sd == 0:
+        return out
+    res = stats.ttest_rel(a, b)
+    half = stats.t.ppf(0.5 + confidence / 2, len(d) - 1) * sd / math.sqrt(len(d))
+    out.update(t=_finite(res.statistic), p=_finite(res.pvalue), ci_low=diff - half, ci_high=diff + half)
+    return out
+
+
+def hedges_g(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Standardised mean difference (a − b) / pooled std, times the small-sample correction
+    J = 1 − 3 / (4 (n_a + n_b) − 9) (Hedges 1981), which removes Cohen's d's upward bias."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    na, nb = len(x), len(y)
+    if na < 2 or nb < 2:
+        return None
+    pooled = math.sqrt(((na - 1) * x.var(ddof=1) + (nb - 1) * y.var(ddof=1)) / (na + nb - 2))
+    if pooled == 0:
+        return None
+    return float((x.mean() - y.mean()) / pooled * (1 - 3 / (4 * (na + nb) - 9)))
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjusted p-values, in input order; None (no test) stays None and is not
+    counted in the family. The i-th smallest of m p-values is multiplied by (m − i + 1), then a
+    running maximum keeps the adjusted values monotone, capped at 1."""
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    m = len(indexed)
+    out: list[float | None] = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(indexed):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
+    """Compare per-seed values of two models ({seed: value}). Picks the primary test:
+    paired t when both have the same ≥ 2 seeds, Welch otherwise; none with < 2 seeds a side."""
+    xa = [a[s] for s in sorted(a)]
+    xb = [b[s] for s in sorted(b)]
+    out: dict[str, Any] = {
+        "n_a": len(xa), "n_b": len(xb),
+        "mean_a": float(np.mean(xa)) if xa else None, "mean_b": float(np.mean(xb)) if xb else None,
+        "std_a": float(np.std(xa, ddof=1)) if len(xa) > 1 else None,
+        "std_b": float(np.std(xb, ddof=1)) if len(xb) > 1 else None,
+        "diff": float(np.mean(xa) - np.mean(xb)) if xa and xb else None,
+        "diff_ci_low": None, "diff_ci_high": None,
+        "welch_t": None, "welch_df": None, "welch_p": None, "paired_t": None, "paired_p": None,
+        "hedges_g": hedges_g(xa, xb), "test": "none", "p": None, "p_holm": None,
+        "significant": None, "reason": "",
+    }
+    if len(xa) < 2 or len(xb) < 2:
+        out["reason"] = (f"not enough seeds: {len(xa)} and {len(xb)} finished runs; a test needs "
+                         f"at least 2 per model")
+        return out
+    w = welch(xa, xb)
+    out.update(welch_t=w["t"], welch_df=w["df"], welch_p=w["p"])
+    if sorted(a) == sorted(b):
+        p = paired(xa, xb)
+        out.update(paired_t=p["t"], paired_p=p["p"])
+        if p["p"] is not None:
+            out.update(test="paired t", p=p["p"], diff_ci_low=p["ci_low"], diff_ci_high=p["ci_high"],
+                       reason=f"paired t-test: both models ran seeds {sorted(a)}, and a seed fixes "
+                              f"the initialisation and the batch order, so per-seed differences "
+                              f"remove that shared variance")
+            return out
+    if w["p"] is not None:
+        out.update(test="Welch t", p=w["p"], diff_ci_low=w["ci_low"], diff_ci_high=w["ci_high"],
+                   reason="Welch's t-test: the models do not share all seeds, so runs cannot be "
+                          "paired; Welch does not assume equal variances"
+                   if sorted(a) != sorted(b) else
+                   "Welch's t-test: per-seed differences are constant, so the paired test is undefined")
+    else:
+        out["reason"] = "no test: every run of both models gave the same value (no spread)"
+    return out

@@ -100,11 +100,14 @@ class CNNSpec(Strict):
 
 class ExperimentSpec(Strict):
     factor: Factor
-    levels: tuple[int | str, ...] = Field(min_length=2)
+    # Omitted: the factor's default levels (see default_levels), set by the Study validator.
+    levels: tuple[int | str, ...] | None = Field(None, min_length=2)
     layers: Literal["all", "first"] = "all"  # which conv layers the factor touches
 
     @model_validator(mode="after")
     def _levels_fit_factor(self) -> "ExperimentSpec":
+        if self.levels is None:
+            return self
         if len(set(self.levels)) != len(self.levels):
             raise ValueError(f"experiment.levels has duplicates: {list(self.levels)}")
         for level in self.levels:
@@ -132,6 +135,23 @@ class Prose(Strict):
         return self
 
 
+class VariantSpec(Strict):
+    """A hand-written variant: the reference CNN with some keys overridden.
+
+    `cnn` overrides [cnn] keys; `cnn.blocks` is one table per block, merged over the reference
+    block at the same position (the list's length is the variant's depth). `training` overrides
+    [training] keys and `seeds` the study's seeds. Every difference from the reference other than
+    the experiment's factor fails verification unless its key is listed in `accept`.
+    """
+
+    name: str = Field(min_length=1)
+    base: Literal["reference"] = "reference"
+    cnn: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    seeds: tuple[int, ...] | None = Field(None, min_length=1)
+    accept: tuple[str, ...] = ()  # difference keys, e.g. "conv1.filters" or "training.learning_rate"
+
+
 class Study(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # names runs/<name>/ and reports/<name>/
     title: str
@@ -144,10 +164,15 @@ class Study(Strict):
     baseline: MLPSpec
     cnn: CNNSpec
     experiment: ExperimentSpec
+    variants: tuple[VariantSpec, ...] = ()
     text: Prose = Prose()
 
     @model_validator(mode="after")
     def _reference_in_levels(self) -> "Study":
+        if self.experiment.levels is None:
+            # Frozen model: the loader's one write, before anyone reads the study.
+            object.__setattr__(self, "experiment", self.experiment.model_copy(
+                update={"levels": default_levels(self.cnn, self.experiment)}))
         ref = reference_level(self.cnn, self.experiment)
         if ref not in self.experiment.levels:
             raise ValueError(
@@ -156,12 +181,38 @@ class Study(Strict):
             )
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds has duplicates: {list(self.seeds)}")
+        names = ["mlp"] + [f"cnn · {level_label(self.experiment.factor, lv)}" for lv in self.experiment.levels]
+        for v in self.variants:
+            if v.name in names:
+                raise ValueError(f"variants: name {v.name!r} is already used by another model")
+            names.append(v.name)
+            variant_cnn(self.cnn, v)  # a bad override is a load-time error, not a training-time one
+            variant_training(self.training, v)
         return self
 
     def digest(self) -> str:
         """Hash of everything that decides results (prose excluded: rewording retrains nothing)."""
         payload = self.model_dump(mode="json", exclude={"text", "title", "author", "source"})
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def default_levels(cnn: CNNSpec, experiment: ExperimentSpec) -> tuple[int | str, ...]:
+    """Levels used when the study omits `experiment.levels`: the reference plus three neighbours
+    (four CNNs), except pooling, which has only three kinds (with the baseline: four models), and
+    stride on every layer, where stride 4 would erase a 28×28 image after two pooled blocks."""
+    factor = experiment.factor
+    ref = reference_level(cnn, experiment)
+    if factor == "pooling":
+        return ("max", "average", "none")
+    if factor == "kernel_size":
+        candidates = [1, 3, 5, 7]
+    elif factor == "filters":
+        candidates = [max(1, int(ref) // 2), int(ref), int(ref) * 2, int(ref) * 4]
+    elif factor == "depth":
+        candidates = [1, 2, 3, 4]
+    else:  # stride
+        candidates = [1, 2, 3, 4] if experiment.layers == "first" else [1, 2, 3]
+    return tuple(sorted(set(candidates) | {int(ref)}))
 
 
 def reference_level(cnn: CNNSpec, experiment: ExperimentSpec) -> int | str:
@@ -261,6 +312,11 @@ class ModelSpec(Strict):
     arch: MLPSpec | CNNSpec
     factor: Factor | None = None
     level: int | str | None = None
+    # Hand-written variants only: their own training settings / seeds, and accepted differences.
+    training: TrainingSpec | None = None
+    seeds: tuple[int, ...] | None = None
+    accept: tuple[str, ...] = ()
+    handwritten: bool = False
 
     @property
     def kind(self) -> str:
@@ -301,17 +357,60 @@ def apply_factor(cnn: CNNSpec, factor: str, level: int | str, layers: str) -> CN
     return cnn.model_copy(update={"blocks": tuple(blocks)})
 
 
+def _merge_blocks(ref: CNNSpec, override: dict[str, Any]) -> dict[str, Any]:
+    merged = deep_merge(ref.model_dump(mode="json"), {k: v for k, v in override.items() if k != "blocks"})
+    if "blocks" in override:
+        blocks = override["blocks"]
+        if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+            raise ValueError("cnn.blocks: expected a list of tables, one per block")
+        base = merged["blocks"]
+        merged["blocks"] = [deep_merge(base[i], b) if i < len(base) else b for i, b in enumerate(blocks)]
+    return merged
+
+
+def _variant_error(variant: VariantSpec, section: str, err: ValidationError) -> str:
+    e = err.errors()[0]
+    key = ".".join(str(p) for p in e["loc"])
+    msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+    return f"variants.{variant.name}.{section}.{key}: {msg}"
+
+
+def variant_cnn(ref: CNNSpec, variant: VariantSpec) -> CNNSpec:
+    """The reference CNN with a hand-written variant's overrides applied."""
+    try:
+        return CNNSpec.model_validate(_merge_blocks(ref, variant.cnn))
+    except ValidationError as err:
+        raise ValueError(_variant_error(variant, "cnn", err)) from None
+
+
+def variant_training(ref: TrainingSpec, variant: VariantSpec) -> TrainingSpec:
+    try:
+        return TrainingSpec.model_validate(deep_merge(ref.model_dump(mode="json"), variant.training))
+    except ValidationError as err:
+        raise ValueError(_variant_error(variant, "training", err)) from None
+
+
 def study_models(study: Study) -> list[ModelSpec]:
-    """Baseline MLP, reference CNN, then one variant per other level, in the study's level order."""
+    """Baseline MLP, reference CNN and one variant per other level (in the study's level order),
+    then the hand-written variants in file order."""
     exp = study.experiment
     ref = reference_level(study.cnn, exp)
     models = [ModelSpec(name="mlp", role="baseline", arch=study.baseline)]
-    for level in exp.levels:
+    for level in exp.levels or ():
         models.append(ModelSpec(
             name=f"cnn · {level_label(exp.factor, level)}",
             role="reference" if level == ref else "variant",
             arch=study.cnn if level == ref else apply_factor(study.cnn, exp.factor, level, exp.layers),
             factor=exp.factor,
             level=level,
+        ))
+    for v in study.variants:
+        arch = variant_cnn(study.cnn, v)
+        training = variant_training(study.training, v)
+        models.append(ModelSpec(
+            name=v.name, role="variant", arch=arch, factor=exp.factor,
+            level=reference_level(arch, exp),
+            training=None if training == study.training else training,
+            seeds=v.seeds, accept=v.accept, handwritten=True,
         ))
     return models

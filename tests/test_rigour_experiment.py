@@ -1,0 +1,160 @@
+"""Factors, default levels, hand-written variants and controlled-variable verification, on tiny
+synthetic data (28×28 grey images, 3 classes, a few dozen images, 1 epoch)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from cnnreport.data import Splits
+from cnnreport.errors import UserError
+from cnnreport.runner import plan_runs, train_run
+from cnnreport.study import study_from_dict, study_models
+from cnnreport.verify import verify_study
+
+SHAPE = (28, 28, 1)
+
+
+def tiny_splits(n: int = 36) -> Splits:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(n, *SHAPE), dtype=np.uint8)
+    y = np.arange(n) % 3
+    return Splits("synthetic", ["a", "b", "c"], x, y, x[:9], y[:9], x[:12], y[:12], origin="synthetic")
+
+
+def raw_study(**experiment) -> dict:
+    return {
+        "name": "t", "title": "T", "seeds": [0],
+        "data": {"source": "fashion_mnist"},
+        "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3},
+        "baseline": {"hidden": [8]},
+        "cnn": {"dense": [8], "blocks": [{"filters": 4, "kernel_size": 3}, {"filters": 8, "kernel_size": 3}]},
+        "experiment": experiment,
+    }
+
+
+@pytest.mark.parametrize("factor,layers,expected", [
+    ("kernel_size", "all", [1, 3, 5, 7]),
+    ("filters", "all", [2, 4, 8, 16]),
+    ("depth", "all", [1, 2, 3, 4]),
+    ("pooling", "all", ["max", "average", "none"]),
+    ("stride", "all", [1, 2, 3]),
+    ("stride", "first", [1, 2, 3, 4]),
+])
+def test_default_levels_include_reference_and_give_four_models(factor, layers, expected):
+    study = study_from_dict(raw_study(factor=factor, layers=layers), None)
+    assert list(study.experiment.levels) == expected
+    models = study_models(study)
+    assert len(models) >= 4  # baseline included
+    assert sum(m.role == "reference" for m in models) == 1
+
+
+@pytest.mark.parametrize("factor", ["kernel_size", "filters", "depth", "pooling", "stride"])
+def test_each_factor_expands_into_models_that_build_verify_and_train(factor):
+    study = study_from_dict(raw_study(factor=factor), None)
+    splits = tiny_splits()
+    result = verify_study(study, splits.input_shape, splits.num_classes)
+    assert result["controlled"] is True
+    variants = [r for r in result["verification"] if r["role"] == "variant"]
+    assert len(variants) >= 2 and all(r["differs"] for r in variants)
+    # Every difference found is the declared factor's.
+    assert all(d["declared"] for d in result["differences"])
+    for spec in plan_runs(study):
+        if spec.model.kind != "cnn":
+            continue
+        record, _ = train_run(spec, splits)
+        assert len(record["history"]["loss"]) == 1
+        assert record["architecture"]["activation_bytes"] > 0
+
+
+def test_first_layer_scope_touches_only_conv1():
+    study = study_from_dict(raw_study(factor="kernel_size", levels=[3, 5], layers="first"), None)
+    result = verify_study(study, SHAPE, 3)
+    assert [d["key"] for d in result["differences"]] == ["conv1.kernel_size"]
+    row = next(r for r in result["verification"] if r["role"] == "variant")
+    assert row["params_delta"] == (25 - 9) * 1 * 4  # 4 filters on 1 channel, 5×5 instead of 3×3
+    assert row["receptive_field"] == 12  # 5, +1 pool, +2·2 conv, +1·4 pool: 5+1+4+2
+
+
+def test_pooling_swap_is_one_retyped_layer():
+    study = study_from_dict(raw_study(factor="pooling", levels=["max", "average"]), None)
+    keys = [d["key"] for d in verify_study(study, SHAPE, 3)["differences"]]
+    assert keys == ["pool1.type", "pool2.type"]
+
+
+def test_handwritten_variant_with_undeclared_differences_names_them_all():
+    raw = raw_study(factor="kernel_size", levels=[3, 5])
+    raw["variants"] = [{"name": "cnn · 5×5, wider, faster", "base": "reference",
+                        "cnn": {"blocks": [{"kernel_size": 5, "filters": 6}, {"kernel_size": 5}]},
+                        "training": {"learning_rate": 0.01}}]
+    study = study_from_dict(raw, None)
+    with pytest.raises(UserError) as err:
+        verify_study(study, SHAPE, 3)
+    msg = str(err.value)
+    assert "cnn · 5×5, wider, faster" in msg
+    assert "conv1.filters 4 → 6" in msg and "training.learning_rate 0.001 → 0.01" in msg
+    assert "kernel_size 3×3" not in msg  # the declared factor is not a complaint
+    assert "\n" not in msg
+
+
+def test_accepted_difference_passes_and_marks_experiment_uncontrolled():
+    raw = raw_study(factor="kernel_size", levels=[3, 5])
+    raw["variants"] = [{"name": "cnn · 5×5 + dropout", "cnn": {"dropout": 0.5,
+                        "blocks": [{"kernel_size": 5}, {"kernel_size": 5}]}, "accept": ["dropout"]}]
+    study = study_from_dict(raw, None)
+    result = verify_study(study, SHAPE, 3)
+    assert result["controlled"] is False
+    accepted = [d for d in result["differences"] if d["accepted"]]
+    assert [d["key"] for d in accepted] == ["dropout"]  # a Dropout layer the reference lacks
+    row = next(r for r in result["verification"] if r["model"] == "cnn · 5×5 + dropout")
+    assert row["status"] == "accepted differences"
+
+
+def test_unused_accept_is_an_error():
+    raw = raw_study(factor="kernel_size", levels=[3, 5])
+    raw["variants"] = [{"name": "v", "cnn": {"blocks": [{"kernel_size": 7}, {"kernel_size": 7}]},
+                        "accept": ["training.batch_size"]}]
+    with pytest.raises(UserError, match="accept lists"):
+        verify_study(study_from_dict(raw, None), SHAPE, 3)
+
+
+def test_variant_with_own_seeds_and_training_runs_them():
+    raw = raw_study(factor="kernel_size", levels=[3, 5])
+    raw["variants"] = [{"name": "v", "seeds": [7, 8], "training": {"epochs": 2},
+                        "accept": ["seeds", "training.epochs"]}]
+    study = study_from_dict(raw, None)
+    runs = [r for r in plan_runs(study) if r.model.name == "v"]
+    assert [r.seed for r in runs] == [7, 8] and runs[0].training.epochs == 2
+
+
+def test_bad_variant_key_is_a_load_error():
+    raw = raw_study(factor="kernel_size", levels=[3, 5])
+    raw["variants"] = [{"name": "v", "cnn": {"kernel": 5}}]
+    with pytest.raises(UserError, match="variants.v.cnn.kernel: unknown key"):
+        study_from_dict(raw, None)
+
+
+def test_vanishing_feature_map_names_variant_and_layer():
+    study = study_from_dict(raw_study(factor="depth", levels=[2, 6]), None)
+    with pytest.raises(UserError, match=r"cnn · 6 conv layers.*conv5"):
+        verify_study(study, SHAPE, 3)
+
+
+def test_single_seed_study_renders_not_enough_seeds(tmp_path):
+    from cnnreport.pipeline import Workspace, render, train
+
+    raw = raw_study(factor="kernel_size", levels=[3, 5])
+    study = study_from_dict(raw, None)
+    ws = Workspace(runs_root=tmp_path / "runs", reports_root=tmp_path / "reports")
+    ws._splits[study.data.model_dump_json()] = tiny_splits()
+    train(study, ws, echo=lambda _: None)
+    out = render(study, ws, echo=lambda _: None, pdf=False)
+    html = out["paths"]["html"].read_text(encoding="utf-8")
+    assert "not enough seeds" in html
+    report = json.loads(out["paths"]["json"].read_text(encoding="utf-8"))
+    assert report["experiment"]["controlled"] is True
+    assert all(c["p"] is None and c["p_holm"] is None and c["welch_p"] is None
+               for c in report["comparisons"])
+    assert all("p =" not in c["sentence"] for c in report["comparisons"])
+    ids = {i["id"]: i["passed"] for i in report["checklist"]}
+    assert ids["seeds"] is False and ids["cnn_beats_baseline"] is False
