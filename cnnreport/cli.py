@@ -78,6 +78,24 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import ACCURACY_TOLERANCE, format_report, run_bench
+
+    load_study(args.study, args.profile)  # bad input fails here, before minutes of training
+    ways = (args.only,) if args.only else ("naive", "cnnreport")
+    results = run_bench(args.study, args.profile, args.data_dir, args.synthetic, args.seeds_limit,
+                        ways=ways, echo=_echo, naive_seeds=args.naive_seeds)
+    for line in format_report(results):
+        _echo(line)
+    if len(results) < 2:
+        return 0
+    gap = abs(results["naive"]["mean_test_accuracy"] - results["cnnreport"]["mean_test_accuracy"])
+    if not args.synthetic and gap > ACCURACY_TOLERANCE:
+        _echo(f"accuracy differs by {100 * gap:.2f} pts (> {100 * ACCURACY_TOLERANCE:.1f}): speed cost accuracy")
+        return 1
+    return 0
+
+
 # --------------------------------------------------------------------------------------- parser
 
 
@@ -112,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     _study_options(p)
     p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
     p.set_defaults(handler=cmd_render)
+
+    p = sub.add_parser("bench", help="time the plan the naive way and the cnnreport way")
+    _study_options(p, profile_default="quick")
+    p.add_argument("--synthetic", action="store_true",
+                   help="random images of the data set's shapes (speed only, e.g. a GPU without the data)")
+    p.add_argument("--seeds-limit", type=int, help="only the first N seeds of each model")
+    p.add_argument("--only", choices=("naive", "cnnreport"), help="time one way only")
+    p.add_argument("--naive-seeds", type=int,
+                   help="train the naive way on the first N seeds only and extrapolate its time (GPU)")
+    p.set_defaults(handler=cmd_bench)
 
     p = sub.add_parser("init", help="write a copy of a built-in study to edit")
     p.add_argument("--study", default=DEFAULT_STUDY, help="built-in study to copy")

@@ -88,14 +88,16 @@ class Progress:
         elapsed = time.perf_counter() - self.started
         eta = elapsed / self.done * max(0, self.remaining)
         first = specs[0]
-        seeds = ", ".join(str(s.seed) for s in specs)
         runs = (f"{self.runs_done + 1}" if len(specs) == 1
                 else f"{self.runs_done + 1}-{self.runs_done + len(specs)}")
         vals = [t["val_accuracy"][-1] for t in per_tower if t["val_accuracy"]]
         probe = f" [{first.probe} pixels]" if first.probe != "none" else ""
-        self.echo(f"[run {runs}/{self.total_runs}] {first.model.name}{probe} · seed{'s' if len(specs) > 1 else ''} "
-                  f"{seeds} · epoch {epoch}/{first.training.epochs}"
-                  + (f" · val_acc {np.mean(vals):.4f}" if vals else "")
+        names = sorted({s.model.name for s in specs})
+        seeds = sorted({s.seed for s in specs})
+        what = (f"{names[0]}{probe} · seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+                if len(names) == 1 else f"{len(names)} models{probe} × {len(seeds)} seeds, one program")
+        self.echo(f"[run {runs}/{self.total_runs}] {what} · epoch {epoch}/{first.training.epochs}"
+                  + (f" · mean val_acc {np.mean(vals):.4f}" if vals else "")
                   + f" · ETA {_duration(eta)}")
 
     def run_finished(self) -> None:
@@ -181,13 +183,17 @@ def _stack(specs: list[RunSpec], splits: Any) -> tuple[Any, list[Any]]:
     for spec in specs:
         keras.utils.set_random_seed(spec.seed)
         towers.append(make_model(spec.model, splits.input_shape, splits.num_classes,
-                                 suffix=f" s{spec.seed}" if len(specs) > 1 else ""))
+                                 suffix=f" t{len(towers)}" if len(specs) > 1 else ""))
     if len(towers) == 1:
         return towers[0], towers
-    inputs = {f"s{spec.seed}": keras.Input(shape=splits.input_shape, name=f"s{spec.seed}")
-              for spec in specs}
-    outputs = {f"s{spec.seed}": tower(inputs[f"s{spec.seed}"]) for spec, tower in zip(specs, towers)}
+    keys = tower_keys(specs)
+    inputs = {k: keras.Input(shape=splits.input_shape, name=k) for k in keys}
+    outputs = {k: tower(inputs[k]) for k, tower in zip(keys, towers)}
     return keras.Model(inputs, outputs, name="stacked_seeds"), towers
+
+
+def tower_keys(specs: list[RunSpec]) -> list[str]:
+    return [f"t{i}" for i in range(len(specs))]
 
 
 def _history_of(history: dict[str, list[float]], key: str, n: int) -> dict[str, list[float]]:
@@ -204,42 +210,53 @@ def _history_of(history: dict[str, list[float]], key: str, n: int) -> dict[str, 
 
 def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" = None,
                 levers: Any = None) -> list[tuple[dict[str, Any], Any]]:
-    """Train runs that differ only by seed, together; evaluate each on the test set once, at the
-    end. Returns (record, model) per run, in the order given."""
+    """Train runs together, one tower each in one program (models and seeds may differ); evaluate
+    each on the test set once, at the end. Returns (record, model) per run, in the order given."""
     import keras
 
     from . import levers as levers_mod
     from .models import analyse
 
     first = specs[0]
-    assert all(s.model == first.model and s.training == first.training and s.data == first.data
-               and s.probe == first.probe for s in specs), "a group differs only by seed"
+    assert all(s.training == first.training and s.data == first.data and s.probe == first.probe
+               for s in specs), "towers of one program share training settings and data"
     lv = levers or levers_mod.choose(first.training.precision)
     previous_policy = keras.config.dtype_policy().name
     keras.config.set_dtype_policy(lv.precision)
     try:
         program, towers = _stack(specs, splits)
-        keys = [f"s{s.seed}" for s in specs]
+        keys = tower_keys(specs)
         losses = "sparse_categorical_crossentropy" if len(specs) == 1 else {k: "sparse_categorical_crossentropy" for k in keys}
         metrics = ["accuracy"] if len(specs) == 1 else {k: ["accuracy"] for k in keys}
         program.compile(optimizer=make_optimizer(first.training), loss=losses, metrics=metrics,
                         jit_compile=lv.jit_compile, steps_per_execution=lv.steps_per_execution)
 
-        def feed(x: np.ndarray, orders: list[np.ndarray] | None = None) -> Any:
+        if lv.data_on_device:  # once per group; each epoch's reordering is then a gather there
+            x_train, y_train, x_val, y_val = (keras.ops.convert_to_tensor(a) for a in (
+                splits.x_train, splits.y_train, splits.x_val, splits.y_val))
+        else:
+            x_train, y_train, x_val, y_val = splits.x_train, splits.y_train, splits.x_val, splits.y_val
+
+        def take(x: Any, order: np.ndarray | None) -> Any:
+            if order is None:
+                return x
+            return x[order] if isinstance(x, np.ndarray) else keras.ops.take(x, order, axis=0)
+
+        def feed(x: Any, orders: list[np.ndarray] | None = None) -> Any:
             if len(specs) == 1:
-                return x if orders is None else x[orders[0]]
-            return {k: (x if orders is None else x[o]) for k, o in zip(keys, orders or [None] * len(keys))}
+                return take(x, orders[0] if orders else None)
+            return {k: take(x, o) for k, o in zip(keys, orders or [None] * len(keys))}
 
         n = len(splits.x_train)
         history: dict[str, list[float]] = {}
         epoch_times: list[float] = []
         diverged = [False] * len(specs)
-        val_feed = (feed(splits.x_val), feed(splits.y_val))
+        val_feed = (feed(x_val), feed(y_val))
         started = time.perf_counter()
         for epoch in range(first.training.epochs):
             orders = [epoch_order(s.seed, epoch, n) for s in specs]
             t0 = time.perf_counter()
-            h = program.fit(feed(splits.x_train, orders), feed(splits.y_train, orders),
+            h = program.fit(feed(x_train, orders), feed(y_train, orders),
                             validation_data=val_feed, batch_size=first.training.batch_size,
                             epochs=1, shuffle=False, verbose=0)
             epoch_times.append(time.perf_counter() - t0)
@@ -255,15 +272,19 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
 
         results = []
         env = environment()
-        for spec, tower, key, div in zip(specs, towers, keys, diverged):
+        analyses = [analyse(t) for t in towers]
+        # A stacked program's epoch is shared by its towers: each run is charged its share of the
+        # arithmetic (FLOPs per image), which is what a tower costs when the device is busy.
+        total_flops = sum(max(1, a["flops"]) for a in analyses)
+        shares = [max(1, a["flops"]) / total_flops for a in analyses]
+        for spec, tower, key, div, arch, share in zip(specs, towers, keys, diverged, analyses, shares):
             t0 = time.perf_counter()
             probs = np.asarray(tower.predict(splits.x_test, batch_size=512, verbose=0), dtype=np.float64)
             predict_s = time.perf_counter() - t0
             preds = probs.argmax(axis=1)
             picked = np.clip(probs[np.arange(len(preds)), splits.y_test], 1e-7, 1.0)
             hist = _history_of(history, key, len(specs))
-            # A group's epoch is shared by its towers: each run is charged its share.
-            hist["epoch_time_s"] = [t / len(specs) for t in epoch_times]
+            hist["epoch_time_s"] = [t * share for t in epoch_times]
             record = {
                 "run_id": spec.run_id,
                 "study": spec.study,
@@ -279,10 +300,10 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
                 "test": {"accuracy": float(np.mean(preds == splits.y_test)),
                          "loss": None if div else float(-np.mean(np.log(picked))),
                          "n": int(len(preds))},
-                "train_time_s": train_time / len(specs),
-                "group": {"seeds": [s.seed for s in specs], "wall_s": train_time},
+                "train_time_s": train_time * share,
+                "group": {"runs": [s.run_id for s in specs], "wall_s": train_time, "share": share},
                 "predict_ms_per_image": 1000.0 * predict_s / max(1, len(preds)),
-                "architecture": analyse(tower),
+                "architecture": arch,
                 "levers": lv.as_dict(),
                 "environment": env,
                 "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -309,11 +330,12 @@ def save_run(study_dir: Path, record: dict[str, Any], model: Any) -> Path:
 
 
 def groups_of(todo: list[RunSpec], max_towers: int) -> list[list[RunSpec]]:
-    """Runs that differ only by seed, in chunks of at most `max_towers`, in plan order."""
+    """Runs that can share one program (same training settings, data and probe: models and seeds
+    may differ), in chunks of at most `max_towers`, in plan order."""
     groups: list[list[RunSpec]] = []
     for spec in todo:
         last = groups[-1] if groups else None
-        if (last and len(last) < max_towers and last[0].model == spec.model and last[0].probe == spec.probe
+        if (last and len(last) < max_towers and last[0].probe == spec.probe
                 and last[0].training == spec.training and last[0].data == spec.data):
             last.append(spec)
         else:
