@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import pickle
 import shutil
@@ -20,6 +21,7 @@ import socket
 import struct
 import subprocess
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +104,7 @@ def read_idx(path: Path) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: damaged deflate data mid-stream
         raise UserError(f"{path}: not a readable IDX file ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise UserError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
@@ -110,7 +112,7 @@ def read_idx(path: Path) -> np.ndarray:
     if ndim not in (1, 3) or len(raw) < 4 + 4 * ndim:
         raise UserError(f"{path}: IDX header names {ndim} dimensions; expected 1 (labels) or 3 (images)")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    expected = int(np.prod(dims))
+    expected = math.prod(dims)  # Python ints: np.prod wraps around in int64 for crafted headers
     body = raw[4 + 4 * ndim:]
     if len(body) != expected:
         raise UserError(f"{path}: IDX header says {dims} ({expected} bytes) but the file holds {len(body)}")
@@ -169,9 +171,11 @@ def _cifar_images(batch: dict[bytes, Any], where: str, label_key: bytes) -> tupl
         labels = np.asarray(batch[label_key], dtype=np.int64)
     except KeyError as exc:
         raise UserError(f"{where}: CIFAR batch lacks the key {exc.args[0]!r}") from None
-    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+    except (TypeError, ValueError, OverflowError) as exc:  # values that are not uint8 pixels / int labels
+        raise UserError(f"{where}: CIFAR batch holds values that are not pixels and labels ({exc})") from None
+    if labels.ndim != 1 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise UserError(f"{where}: expected data of shape (N, 3072) and N labels, "
-                        f"got {data.shape} and {len(labels)}")
+                        f"got data {data.shape} and labels {labels.shape}")
     # Stored as N × (1024 red, 1024 green, 1024 blue), rows of 32 pixels.
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy(), labels
 
@@ -194,7 +198,7 @@ def _read_cifar_members(source: Path, names: list[str]) -> dict[str, bytes]:
                     raise UserError(f"{source}: archive has no {n}")
                 out[n] = tar.extractfile(members[n]).read()  # type: ignore[union-attr]
             return out
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise UserError(f"{source}: not a readable .tar.gz archive ({exc})") from None
 
 
