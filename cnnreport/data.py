@@ -105,7 +105,7 @@ def read_idx(path: Path) -> np.ndarray:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as exc:  # zlib.error: damaged deflate data mid-stream
-        raise UserError(f"{path}: not a readable IDX file ({exc})") from None
+        raise UserError(f"{path}: not a readable IDX file ({_reason(exc)})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise UserError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
@@ -147,7 +147,10 @@ class _ArrayUnpickler(pickle.Unpickler):
     """CIFAR batches are pickles: allow only what they hold (dicts, lists, numpy arrays)."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               # Batches re-pickled by Python 3: bytes at protocol 2, arrays at protocol 5.
+               ("_codecs", "encode"),
+               ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self.ALLOWED:
@@ -155,11 +158,16 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
 
 
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line (tarfile lists one line per method it tried)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _unpickle(raw: bytes, where: str) -> dict[bytes, Any]:
     try:
         obj = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except Exception as exc:  # any damage in a pickle surfaces as one of many exception types
-        raise UserError(f"{where}: not a CIFAR python batch ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"{where}: not a CIFAR python batch ({type(exc).__name__}: {_reason(exc)})") from None
     if not isinstance(obj, dict):
         raise UserError(f"{where}: not a CIFAR python batch (expected a dict)")
     return obj
@@ -172,7 +180,7 @@ def _cifar_images(batch: dict[bytes, Any], where: str, label_key: bytes) -> tupl
     except KeyError as exc:
         raise UserError(f"{where}: CIFAR batch lacks the key {exc.args[0]!r}") from None
     except (TypeError, ValueError, OverflowError) as exc:  # values that are not uint8 pixels / int labels
-        raise UserError(f"{where}: CIFAR batch holds values that are not pixels and labels ({exc})") from None
+        raise UserError(f"{where}: CIFAR batch holds values that are not pixels and labels ({_reason(exc)})") from None
     if labels.ndim != 1 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise UserError(f"{where}: expected data of shape (N, 3072) and N labels, "
                         f"got data {data.shape} and labels {labels.shape}")
@@ -199,7 +207,7 @@ def _read_cifar_members(source: Path, names: list[str]) -> dict[str, bytes]:
                 out[n] = tar.extractfile(members[n]).read()  # type: ignore[union-attr]
             return out
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-        raise UserError(f"{source}: not a readable .tar.gz archive ({exc})") from None
+        raise UserError(f"{source}: not a readable .tar.gz archive ({_reason(exc)})") from None
 
 
 def load_cifar10_python(source: Path) -> Dataset:
