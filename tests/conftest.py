@@ -107,14 +107,15 @@ def write_idx_folder(folder: Path, n_train: int = 120, n_test: int = 40) -> dict
     return arrays
 
 
-def cifar_batch_bytes(images: np.ndarray, labels: np.ndarray, batch_label: str = "batch") -> bytes:
-    """One CIFAR-10 python batch exactly as published: a pickled dict of bytes keys; `data` is
-    uint8 (N, 3072) with 1024 red, then 1024 green, then 1024 blue values, rows of 32 pixels."""
+def cifar_batch_bytes(images: np.ndarray, labels: np.ndarray, batch_label: str = "batch",
+                      protocol: int = 2) -> bytes:
+    """One CIFAR-10 python batch as published: a protocol-2 pickle of a dict with bytes keys;
+    `data` is uint8 (N, 3072): 1024 red, then 1024 green, then 1024 blue values, rows of 32."""
     rows = images.transpose(0, 3, 1, 2).reshape(len(images), 3072)
     return pickle.dumps({b"batch_label": batch_label.encode(), b"labels": [int(v) for v in labels],
                          b"data": np.ascontiguousarray(rows, dtype=np.uint8),
                          b"filenames": [f"img_{i}.png".encode() for i in range(len(images))]},
-                        protocol=2)
+                        protocol=protocol)
 
 
 def write_cifar_archive(folder: Path, per_batch: int = 30, n_test: int = 40,
