@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import pickle
 import shutil
@@ -20,6 +21,7 @@ import socket
 import struct
 import subprocess
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,15 +104,15 @@ def read_idx(path: Path) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise UserError(f"{path}: not a readable IDX file ({exc})") from None
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: damaged deflate data mid-stream
+        raise UserError(f"{path}: not a readable IDX file ({_reason(exc)})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise UserError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
     ndim = raw[3]
     if ndim not in (1, 3) or len(raw) < 4 + 4 * ndim:
         raise UserError(f"{path}: IDX header names {ndim} dimensions; expected 1 (labels) or 3 (images)")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    expected = int(np.prod(dims))
+    expected = math.prod(dims)  # Python ints: np.prod wraps around in int64 for crafted headers
     body = raw[4 + 4 * ndim:]
     if len(body) != expected:
         raise UserError(f"{path}: IDX header says {dims} ({expected} bytes) but the file holds {len(body)}")
@@ -145,7 +147,10 @@ class _ArrayUnpickler(pickle.Unpickler):
     """CIFAR batches are pickles: allow only what they hold (dicts, lists, numpy arrays)."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               # Batches re-pickled by Python 3: bytes at protocol 2, arrays at protocol 5.
+               ("_codecs", "encode"),
+               ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer")}
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self.ALLOWED:
@@ -153,11 +158,16 @@ class _ArrayUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
 
 
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line (tarfile lists one line per method it tried)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _unpickle(raw: bytes, where: str) -> dict[bytes, Any]:
     try:
         obj = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
     except Exception as exc:  # any damage in a pickle surfaces as one of many exception types
-        raise UserError(f"{where}: not a CIFAR python batch ({type(exc).__name__}: {exc})") from None
+        raise UserError(f"{where}: not a CIFAR python batch ({type(exc).__name__}: {_reason(exc)})") from None
     if not isinstance(obj, dict):
         raise UserError(f"{where}: not a CIFAR python batch (expected a dict)")
     return obj
@@ -169,9 +179,11 @@ def _cifar_images(batch: dict[bytes, Any], where: str, label_key: bytes) -> tupl
         labels = np.asarray(batch[label_key], dtype=np.int64)
     except KeyError as exc:
         raise UserError(f"{where}: CIFAR batch lacks the key {exc.args[0]!r}") from None
-    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+    except (TypeError, ValueError, OverflowError) as exc:  # values that are not uint8 pixels / int labels
+        raise UserError(f"{where}: CIFAR batch holds values that are not pixels and labels ({_reason(exc)})") from None
+    if labels.ndim != 1 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
         raise UserError(f"{where}: expected data of shape (N, 3072) and N labels, "
-                        f"got {data.shape} and {len(labels)}")
+                        f"got data {data.shape} and labels {labels.shape}")
     # Stored as N × (1024 red, 1024 green, 1024 blue), rows of 32 pixels.
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy(), labels
 
@@ -194,8 +206,8 @@ def _read_cifar_members(source: Path, names: list[str]) -> dict[str, bytes]:
                     raise UserError(f"{source}: archive has no {n}")
                 out[n] = tar.extractfile(members[n]).read()  # type: ignore[union-attr]
             return out
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise UserError(f"{source}: not a readable .tar.gz archive ({exc})") from None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        raise UserError(f"{source}: not a readable .tar.gz archive ({_reason(exc)})") from None
 
 
 def load_cifar10_python(source: Path) -> Dataset:

@@ -1,0 +1,57 @@
+"""Report filters, autoescape, and `render` without runs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cnnreport import report
+from cnnreport.report import environment_jinja, fmt_int, fmt_pct, fmt_pm, fmt_pts, fmt_seconds, fmt_si
+
+from conftest import run_cli
+
+
+def test_pm_omits_the_std_with_one_seed_rather_than_inventing_it():
+    assert fmt_pm({"mean": 0.85123, "std": None}) == "0.851 (1 seed)"
+    assert fmt_pm({"mean": 0.85123, "std": 0.0123}) == "0.851 ± 0.012"
+    assert fmt_pm({"mean": 0.85123, "std": 0.0123}, 4) == "0.8512 ± 0.0123"
+    assert fmt_pm({"mean": None, "std": None}) == "—" and fmt_pm(None) == "—"
+    assert fmt_pm({"mean": math.nan, "std": 0.1}) == "—"
+
+
+def test_number_filters():
+    assert fmt_pct(0.8512) == "85.1 %" and fmt_pct(1.0, 0) == "100 %" and fmt_pct(None) == "—"
+    assert fmt_pts(0.012) == "+1.2 pts" and fmt_pts(-0.0049) == "-0.5 pts" and fmt_pts(math.nan) == "—"
+    assert fmt_int(1234567) == "1,234,567" and fmt_int(None) == "—"
+    assert fmt_si(1.23e7, "FLOPs") == "12.3 MFLOPs" and fmt_si(950) == "950" and fmt_si(2.5e9) == "2.5 G"
+    assert fmt_seconds(3.456) == "3.46 s" and fmt_seconds(75) == "75 s" and fmt_seconds(1800) == "30.0 min"
+    assert report.fmt_shape([28, 28, 1]) == "28×28×1" and report.fmt_shape([]) == "—"
+
+
+def test_filters_are_registered_in_the_template_environment():
+    env = environment_jinja()
+    out = env.from_string("{{ a | pm }} {{ b | pct }} {{ c | pts }} {{ d | int }}").render(
+        a={"mean": 0.5, "std": None}, b=0.25, c=-0.1, d=1000)
+    assert out == "0.500 (1 seed) 25.0 % -10.0 pts 1,000"
+
+
+def test_study_text_is_escaped():
+    env = environment_jinja()
+    html = env.from_string('{% import "macros.html.j2" as ui %}{{ ui.authored(t) }}<h1>{{ title }}</h1>').render(
+        t="<script>alert(1)</script>\n\nsecond & last", title="<b>bold</b>")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<p>second &amp; last</p>" in html  # a blank line starts a paragraph
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+
+
+def test_render_without_runs_fails_with_one_clear_line(write_study, idx_dir, tmp_path, capsys):
+    folder, _ = idx_dir
+    study = write_study(train_subset=50, val_subset=10, test_subset=20)
+    code, out, err = run_cli(["render", "--study", study, "--data-dir", folder, "--runs-dir", tmp_path / "runs",
+                              "--reports-dir", tmp_path / "reports"], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "10 of 10 runs are missing" in lines[0] and "cnnreport build" in lines[0]
+    assert "Traceback" not in out + err
+    assert not (tmp_path / "reports" / "tiny" / "report.html").exists()
