@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import analysis, evidence, figures, store
+from . import analysis, evidence, figures, store, vis
 from .context import build_context
 from .data import Splits, describe, load_dataset, make_splits, permute_pixels
 from .report import render_html, render_pdf
@@ -95,6 +95,7 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
     more_figs, extra = evidence.collect(study, splits, models, records, eda,
                                         store.study_runs_dir(ws.runs_root, study.name), fig_dir)
     figs.extend(more_figs)
+    figs = [vis.with_print_width(f, out, figures.DPI) for f in figs]
     env = next((r["environment"] for r in records), environment())
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
                             models=models, records=records, figures=figs, environment=env,

@@ -140,7 +140,8 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
             f"{_pm(rp['permuted'])} ({fmt_pts(rp['change']['mean'])}). A fixed permutation of the "
             "inputs is just a relabelling of the MLP's input weights, so it loses nothing it relies "
             "on; the CNN's 3×3 neighbourhoods now contain unrelated pixels, and its advantage "
-            + ("disappears." if rp["permuted"]["mean"] <= bp["permuted"]["mean"] else
+            + ("— absent to begin with here — stays absent." if rp["normal"]["mean"] <= bp["normal"]["mean"] else
+               "disappears." if rp["permuted"]["mean"] <= bp["permuted"]["mean"] else
                f"shrinks from {fmt_pts(rp['normal']['mean'] - bp['normal']['mean'])} to "
                f"{fmt_pts(rp['permuted']['mean'] - bp['permuted']['mean'])}."))
         out["permutation"] = out["permutation"].replace("3×3", _kernel_text(reference))
@@ -160,8 +161,8 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
         if reference["test_accuracy"]["mean"] is not None and baseline["test_accuracy"]["mean"] is not None else None
     if diff is not None:
         ratio = reference["params"] / baseline["params"] if baseline["params"] else None
-        verb = "beats" if diff > 0 else "does not beat"
-        q1 = (f"The reference CNN {verb} the baseline by {fmt_pts(diff)} of test accuracy "
+        verb = "beats the baseline by" if diff > 0 else "does not beat the baseline here: the difference is"
+        q1 = (f"The reference CNN {verb} {fmt_pts(diff)} of test accuracy "
               f"({_pm(reference['test_accuracy'])} against {_pm(baseline['test_accuracy'])}) with "
               f"{ratio:.2f}× the baseline's parameters" if ratio else "")
         if b_name in pm and r_name in pm:

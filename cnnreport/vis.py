@@ -20,6 +20,19 @@ LAYER_COLORS = {"Rescaling": "#c9d6e2", "Conv2D": PALETTE[0], "MaxPooling2D": PA
                 "Dropout": "#dddddd"}
 
 
+TEXT_WIDTH_MM = 174.0  # the A4 page's text width in report.css
+
+
+def with_print_width(fig: dict[str, str], report_dir: Path, dpi: int) -> dict[str, Any]:
+    """Add the figure's physical width (mm, from its PNG width at the figure dpi), so the page shows
+    it at the size it was drawn — its fonts then print at their real 6–9 pt."""
+    from PIL import Image
+
+    with Image.open(report_dir / fig["file"]) as im:
+        width_px = im.size[0]
+    return {**fig, "width_mm": round(min(TEXT_WIDTH_MM, width_px / dpi * 25.4), 1)}
+
+
 # ------------------------------------------------------------------------------- architecture
 
 
@@ -134,12 +147,12 @@ def feature_maps(image: np.ndarray, maps: list[tuple[str, list[tuple[str, np.nda
                 ax.grid(False)
                 if j < fmap.shape[-1]:
                     ax.imshow(fmap[..., j], cmap="viridis", interpolation="nearest")
+                    if r == 0:
+                        ax.set_title(f"ch {j}", fontsize=7)
                 else:
                     ax.axis("off")
         if rows:
             axes[0, 0].set_title("input", fontsize=7)
-            for j in range(channels):
-                axes[0, j + 1].set_title(f"ch {j}", fontsize=7)
         fig.subplots_adjust(wspace=0.06, hspace=0.1, left=0.17)
         return _save(fig, out_dir, fig_id,
                      f"{model_name}: the same test image through every conv layer (after ReLU, before "
