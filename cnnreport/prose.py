@@ -22,6 +22,11 @@ def _pm(s: dict[str, Any], pct: bool = True) -> str:
     return f"{s['mean']:.3f}" + (f" ± {s['std']:.3f}" if s.get("std") is not None else "")
 
 
+def _small(e: float) -> str:
+    """An error that is zero up to float32 rounding says so instead of printing 0.0e+00."""
+    return "below 1e-6 (exact up to float rounding)" if e < 1e-6 else f"{e:.1e}"
+
+
 def text_origin(study: Study) -> dict[str, str]:
     """Per section: 'author' when the study file supplies the text, else 'generated'."""
     t = study.text
@@ -121,11 +126,11 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
         if deeper and deeper[-1]["rows"]:
             last = deeper[-1]
             deep_txt = (f" Deeper, {last['layer']} (downsampled {last['stride']}×) stays equivariant for "
-                        f"shifts that are whole pixels of its map: error at most "
-                        f"{max(r['equivariance'] for r in last['rows']):.1e}.")
+                        f"shifts that are whole pixels of its map: error "
+                        f"{_small(max(r['equivariance'] for r in last['rows']))}.")
         out["equivariance"] = (
             f"Equivariance on feature maps: shifting the input and then applying {first['layer']} "
-            f"gives the shifted feature map up to a relative error of at most {e_max:.1e} "
+            f"gives the shifted feature map up to a relative error {_small(e_max)} "
             f"(interior, {eq['n_images']} images), although the map itself changes by "
             f"{min(ch):.0%}–{max(ch):.0%}.{deep_txt} The MLP's first dense layer changes by "
             f"{min(mlp):.0%}–{max(mlp):.0%} under the same shifts, and no rearrangement of its units "
@@ -182,7 +187,7 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
                   f"{h}×{w} image)")
     if eq["cnn_layers"]:
         q2.append(f"translation equivariance (feature maps shift with the input, relative error "
-                  f"≤ {max(r['equivariance'] for r in eq['cnn_layers'][0]['rows']):.1e})")
+                  f"{_small(max(r['equivariance'] for r in eq['cnn_layers'][0]['rows']))})")
     out["q2"] = ("Its inductive bias has three parts, each measured above: " + "; ".join(q2) + ". "
                  "Together they encode the prior that an image is made of local patterns that may "
                  "occur anywhere, which the model therefore does not have to learn from data.")
