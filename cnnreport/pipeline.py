@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import analysis, figures, rigour, store
+from . import analysis, evidence, figures, rigour, store, vis
 from .context import build_context
 from .data import Splits, describe, load_dataset, make_splits, permute_pixels
 from .report import render_html, render_pdf
@@ -42,8 +42,15 @@ class Workspace:
 
 
 def full_plan(study: Study) -> list[RunSpec]:
-    """All runs the report needs: the study's plan (probes join it in the report work)."""
-    return plan_runs(study)
+    """All runs the report needs: the study's plan, then the locality probe's runs.
+
+    The probe retrains the baseline and the reference CNN on pixels shuffled by one fixed
+    permutation, over the same seeds, through the same run store and cache.
+    """
+    plan = plan_runs(study)
+    probe = [RunSpec(r.study, r.model, r.seed, r.training, r.data, probe="permuted")
+             for r in plan if r.model.role in ("baseline", "reference")]
+    return plan + probe
 
 
 def train(study: Study, ws: Workspace, echo: Echo = print) -> dict[str, int]:
@@ -71,11 +78,12 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
 
     models = analysis.summarize_models(study_models(study), records)
     eda = describe(splits)
+    eda.update(evidence.eda_extras(splits, eda))
     by_model = analysis.records_by_model(records)
     figs = [
         figures.sample_grid(splits.x_train, splits.y_train, splits.class_names, fig_dir),
         figures.class_distribution(eda["class_counts"], splits.class_names, fig_dir),
-        figures.image_dimensions(eda["image_shape"], eda["original_sizes"], eda["sizes"]["train"], fig_dir),
+        figures.image_dimensions(eda["image_shape"], eda["original_sizes"], splits.x_train, fig_dir),
         figures.preprocessing(splits.x_train[0], splits.x_train, fig_dir),
     ]
     for m in models:
@@ -87,9 +95,14 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
         name: [r["history"] for r in runs] for name, runs in by_model.items()}))
     figs.append(figures.accuracy_bars(models, splits.num_classes, fig_dir))
 
+    more_figs, extra = evidence.collect(study, splits, models, records, eda,
+                                        store.study_runs_dir(ws.runs_root, study.name), fig_dir)
+    figs.extend(more_figs)
+    figs = [vis.with_print_width(f, out, figures.DPI) for f in figs]
     env = next((r["environment"] for r in records), environment())
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
-                            models=models, records=records, figures=figs, environment=env)
+                            models=models, records=records, figures=figs, environment=env,
+                            extra=extra)
     rigour.attach(context, study, models, splits.input_shape, splits.num_classes)
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)

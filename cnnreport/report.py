@@ -96,7 +96,9 @@ def environment_jinja() -> jinja2.Environment:
 
 
 def render_html(context: dict[str, Any], out_path: Path) -> Path:
-    html = environment_jinja().get_template("report.html.j2").render(**context)
+    from .numbering import number
+
+    html = number(environment_jinja().get_template("report.html.j2").render(**context))
     tmp = out_path.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out_path)

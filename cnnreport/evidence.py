@@ -1,0 +1,224 @@
+"""The report's evidence beyond the results table: EDA extras, baseline limitations, probes,
+visualisations of trained models, and the paragraphs generated from those numbers.
+
+Reads finished runs (run.json, model.keras, test_predictions.npy) and the data splits; trains
+nothing. `collect()` returns the figures and the context keys it adds to report.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import probes, prose, vis
+from .analysis import records_by_model
+from .data import Splits
+from .runner import PERMUTATION_SEED
+from .stats import summarize
+from .study import Study
+
+FEATURE_MAP_IMAGE = 0  # index of the test image every feature-map figure shows
+
+
+# ------------------------------------------------------------------------------------------ EDA
+
+
+def locality_correlation(x: np.ndarray, distances: tuple[int, ...] = (1, 2, 4, 8),
+                         n_images: int = 2000) -> dict[str, float]:
+    """Pearson correlation of pixel pairs `d` pixels apart horizontally (all channels pooled).
+
+    High at d = 1 and falling with d: neighbouring pixels carry related information, the
+    statistical fact local receptive fields exploit."""
+    x = x[:n_images].astype(np.float64)
+    out = {}
+    for d in distances:
+        if d >= x.shape[2]:
+            continue
+        a, b = x[:, :, :-d].reshape(-1), x[:, :, d:].reshape(-1)
+        out[str(d)] = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+    return out
+
+
+def balance_verdict(counts: list[int]) -> dict[str, Any]:
+    ratio = max(counts) / max(1, min(counts))
+    if ratio <= 1.2:
+        verdict = "balanced"
+        advice = "plain accuracy is a fair summary and no class weighting is needed"
+    elif ratio <= 2.0:
+        verdict = "mildly imbalanced"
+        advice = "accuracy is still usable; the per-class accuracy in the interpretation shows any class left behind"
+    else:
+        verdict = "imbalanced"
+        advice = "plain accuracy flatters the majority classes: read the per-class accuracy and confusion matrix"
+    return {"ratio": ratio, "verdict": verdict, "advice": advice,
+            "largest": int(np.argmax(counts)), "smallest": int(np.argmin(counts))}
+
+
+def channel_table(x: np.ndarray) -> list[dict[str, Any]]:
+    """Per-channel statistics after the model's Rescaling(1/255)."""
+    names = ["grey"] if x.shape[-1] == 1 else ["red", "green", "blue"][: x.shape[-1]]
+    rows = []
+    for c, name in enumerate(names):
+        v = x[..., c].astype(np.float64) / 255.0
+        rows.append({"channel": name, "mean": float(v.mean()), "std": float(v.std()),
+                     "min": float(v.min()), "max": float(v.max()), "median": float(np.median(v)),
+                     "zero_fraction": float((x[..., c] == 0).mean())})
+    return rows
+
+
+def eda_extras(splits: Splits, eda: dict[str, Any]) -> dict[str, Any]:
+    return {"balance": balance_verdict(eda["class_counts"]["train"]),
+            "channel_stats": channel_table(splits.x_train[:5000]),
+            "locality_correlation": locality_correlation(splits.x_train)}
+
+
+# ------------------------------------------------------------------------------------- baseline
+
+
+def plateau_epoch(curve: list[float], tolerance: float = 0.005) -> int | None:
+    """First epoch whose validation accuracy is within `tolerance` of the best (1-based)."""
+    if not curve:
+        return None
+    best = max(curve)
+    return next(i + 1 for i, v in enumerate(curve) if v >= best - tolerance)
+
+
+def efficiency(model: dict[str, Any], chance: float) -> float | None:
+    """Parameters per percentage point of test accuracy above chance."""
+    acc = model["test_accuracy"]["mean"]
+    if acc is None or acc <= chance or not model["params"]:
+        return None
+    return model["params"] / (100 * (acc - chance))
+
+
+def baseline_facts(baseline: dict[str, Any], reference: dict[str, Any] | None, chance: float,
+                   input_shape: list[int]) -> dict[str, Any]:
+    first = next((l for l in baseline["layers"] if l["type"] == "Dense"), None)
+    return {
+        "generalisation_gap": baseline["generalisation_gap"],
+        "plateau_epoch": plateau_epoch(baseline["curves"]["val_accuracy"]["mean"]),
+        "epochs": len(baseline["curves"]["val_accuracy"]["mean"]),
+        "params_per_point": efficiency(baseline, chance),
+        "reference_params_per_point": efficiency(reference, chance) if reference else None,
+        "first_layer_params": first["params"] if first else None,
+        "first_layer_share": first["params"] / baseline["params"] if first and baseline["params"] else None,
+        "inputs": int(np.prod(input_shape)),
+    }
+
+
+# --------------------------------------------------------------------------------- models on disk
+
+
+def _load(runs_dir: Path, run_id: str) -> Any:
+    import keras
+
+    return keras.saving.load_model(runs_dir / run_id / "model.keras", compile=False)
+
+
+def _conv_layer_names(model: Any) -> list[str]:
+    import keras
+
+    return [l.name for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+
+
+# ------------------------------------------------------------------------------------ collect
+
+
+def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records: list[dict[str, Any]],
+            eda: dict[str, Any], runs_dir: Path, fig_dir: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """All extra figures and context keys (probes, visuals, baseline facts, prose, text_origin)."""
+    import keras
+
+    figs: list[dict[str, str]] = []
+    chance = 1.0 / splits.num_classes
+    baseline = next(m for m in models if m["role"] == "baseline")
+    reference = next(m for m in models if m["role"] == "reference")
+    cnns = [m for m in models if m["kind"] == "cnn"]
+    input_shape = list(splits.input_shape)
+
+    # Architecture diagrams.
+    figs.append(vis.architecture_diagram(baseline, input_shape, fig_dir, "arch_baseline",
+                                         "Fully connected baseline"))
+    figs.append(vis.architecture_diagram(reference, input_shape, fig_dir, "arch_reference", "Reference CNN"))
+
+    # Models: every seed of baseline and reference (translation probe), first seed of each CNN.
+    loaded: dict[str, list[Any]] = {}
+    for m in (baseline, reference):
+        loaded[m["name"]] = [_load(runs_dir, r) for r in m["run_ids"]]
+    first_seed = {m["name"]: (loaded[m["name"]][0] if m["name"] in loaded else _load(runs_dir, m["run_ids"][0]))
+                  for m in cnns if m["run_ids"]}
+
+    # Probes.
+    translation = probes.translation(loaded, splits.x_test, splits.y_test)
+    figs.append(vis.translation_figure(translation, fig_dir))
+    equivariance = probes.equivariance(first_seed[reference["name"]], loaded[baseline["name"]][0],
+                                       splits.x_test)
+    figs.append(vis.equivariance_figure(equivariance, fig_dir))
+    perm_by_model = records_by_model(records, probe="permuted")
+    permutation = probes.permutation(
+        {m["name"]: m["test_accuracy"]["values"] for m in (baseline, reference)},
+        {name: [r["test"]["accuracy"] for r in rs if not r["diverged"]] for name, rs in perm_by_model.items()},
+        {m["name"]: m["role"] for m in models})
+    permutation["seed"] = PERMUTATION_SEED
+    permutation["run_ids"] = [r["run_id"] for rs in perm_by_model.values() for r in rs]
+    if permutation["models"]:
+        h, w, c = input_shape
+        perm = probes.fixed_permutation(h, w, PERMUTATION_SEED)
+        example = splits.x_train[0]
+        shuffled = example.reshape(h * w, c)[perm].reshape(example.shape)
+        figs.append(vis.permutation_figure(permutation, example, shuffled, fig_dir))
+    sharing = probes.weight_sharing_table(reference["layers"], input_shape)
+    figs.append(vis.weight_sharing_figure(sharing, fig_dir))
+
+    # Visualisations: first-layer filters, feature maps, errors of the best model.
+    kernels = [(name, np.asarray(m.get_layer(_conv_layer_names(m)[0]).get_weights()[0]))
+               for name, m in first_seed.items()]
+    figs.append(vis.first_layer_filters(kernels, fig_dir))
+    image = splits.x_test[FEATURE_MAP_IMAGE]
+    feature_fig_ids = []
+    for i, (name, m) in enumerate(first_seed.items()):
+        convs = _conv_layer_names(m)
+        sub = keras.Model(m.inputs, [m.get_layer(c).output for c in convs])
+        outs = sub.predict(image[None], verbose=0)
+        outs = outs if isinstance(outs, (list, tuple)) else [outs]
+        fig_id = f"feature_maps_{i}"
+        figs.append(vis.feature_maps(image, [(name, [(c, np.asarray(o)[0]) for c, o in zip(convs, outs)])],
+                                     fig_dir, fig_id, name))
+        feature_fig_ids.append(fig_id)
+
+    best = max((m for m in cnns if m["test_accuracy"]["mean"] is not None),
+               key=lambda m: m["test_accuracy"]["mean"])
+    preds = [np.load(runs_dir / r / "test_predictions.npy") for r in best["run_ids"]]
+    n = splits.num_classes
+    matrix = np.zeros((n, n), dtype=np.int64)
+    for p in preds:
+        np.add.at(matrix, (splits.y_test, p.astype(np.int64)), 1)
+    per_class = []
+    for c in range(n):
+        mask = splits.y_test == c
+        per_class.append({"class": splits.class_names[c],
+                          "accuracy": summarize([float((p[mask] == c).mean()) for p in preds if mask.any()])})
+    figs.append(vis.confusion(matrix, per_class, splits.class_names, best["name"], len(preds), fig_dir))
+    figs.append(vis.misclassified(splits.x_test, splits.y_test, preds[0], splits.class_names,
+                                  best["name"], fig_dir))
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    i, j = np.unravel_index(int(off.argmax()), off.shape)
+    visuals = {"best_model": best["name"], "confusion": matrix.tolist(), "per_class": per_class,
+               "most_confused": {"true": splits.class_names[i], "predicted": splits.class_names[j],
+                                 "count": int(off[i, j]), "seeds": len(preds)},
+               "feature_map_figures": feature_fig_ids, "feature_map_image": FEATURE_MAP_IMAGE}
+
+    probe_data = {"translation": translation, "equivariance": equivariance,
+                  "permutation": permutation, "weight_sharing": sharing}
+    facts = baseline_facts(baseline, reference, chance, input_shape)
+    extra = {"probes": probe_data, "visuals": visuals, "baseline_facts": facts}
+    generated = prose.generate(study=study, eda=eda, baseline=baseline,
+                               reference=reference, models=models, facts=facts, probes=probe_data,
+                               visuals=visuals, chance=chance)
+    extra["generated"] = generated
+    extra["text_origin"] = prose.text_origin(study)
+    return figs, extra
+

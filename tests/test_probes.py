@@ -1,0 +1,124 @@
+"""Probe arithmetic and measurements on tiny synthetic inputs (no training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnnreport import probes
+from cnnreport.data import Splits, permute_pixels
+from cnnreport.evidence import balance_verdict, locality_correlation, plateau_epoch
+
+
+def _images(n: int = 6, h: int = 16, w: int = 16, c: int = 1, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, size=(n, h, w, c), dtype=np.uint8)
+
+
+def test_shift_moves_content_and_fills_zeros():
+    x = np.arange(1, 17, dtype=np.uint8).reshape(1, 4, 4, 1)
+    right = probes.shift_images(x, 0, 1)
+    assert (right[0, :, 0, 0] == 0).all()
+    assert (right[0, :, 1:, 0] == x[0, :, :3, 0]).all()
+    up = probes.shift_images(x, -2, 0)
+    assert (up[0, :2, :, 0] == x[0, 2:, :, 0]).all() and (up[0, 2:] == 0).all()
+    assert (probes.shift_images(x, 0, 0) == x).all()
+    assert not probes.shift_images(x, 5, 0).any()
+
+
+def _conv_model(kernel: int = 3, pool: bool = False):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(4, kernel, padding="same", activation="relu", name="conv1")(inputs)
+    if pool:
+        x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+        x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.Flatten()(x)
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def _mlp():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Dense(8, name="dense1")(keras.layers.Flatten()(inputs))
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def test_conv_layer_is_equivariant_on_the_interior_and_mlp_is_not():
+    x = _images().astype("float32")
+    cnn, mlp = _conv_model(pool=True), _mlp()
+    result = probes.equivariance(cnn, mlp, x, max_shift=4)
+    conv1, conv2 = result["cnn_layers"]
+    assert conv1["stride"] == 1 and [r["shift"] for r in conv1["rows"]] == [1, 2, 3, 4]
+    assert conv2["stride"] == 2 and [r["shift"] for r in conv2["rows"]] == [2, 4]
+    for layer in (conv1, conv2):
+        for row in layer["rows"]:
+            assert row["equivariance"] < 1e-5          # shift commutes with the layer
+            assert row["change"] > 0.1                 # ...which is not invariance
+    assert all(r["change"] > 0.1 for r in result["mlp_rows"])
+
+
+def test_equivariance_error_detects_a_non_equivariant_map():
+    x = _images().astype("float32")
+    ramp = np.linspace(0, 1, 16, dtype="float32")[None, None, :, None]
+    position_dependent = lambda b: b * ramp  # noqa: E731 - weights differ by column
+    err = probes.equivariance_error(position_dependent, x, shift=2)
+    assert err["equivariance"] > 0.05
+    with pytest.raises(ValueError):
+        probes.equivariance_error(position_dependent, x, shift=3, stride=2)
+
+
+def test_shifted_accuracy_of_a_position_blind_classifier_is_flat():
+    x = _images(n=20)
+    y = np.zeros(20, dtype=int)
+    predict = lambda b: np.tile([1.0, 0.0], (len(b), 1))  # noqa: E731 - always class 0
+    assert probes.shifted_accuracy(predict, x, y, 3) == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_permutation_is_one_fixed_bijection_applied_to_every_split():
+    h, w = 6, 5
+    perm = probes.fixed_permutation(h, w, 7)
+    assert sorted(perm.tolist()) == list(range(h * w))
+    assert (perm == probes.fixed_permutation(h, w, 7)).all()
+    assert not (perm == np.arange(h * w)).all()
+    x = _images(n=3, h=h, w=w)
+    y = np.arange(3)
+    splits = Splits("t", ["a", "b", "c"], x, y, x[:2], y[:2], x[:1], y[:1], origin="synthetic")
+    permuted = permute_pixels(splits, 7)
+    for orig, new in ((splits.x_train, permuted.x_train), (splits.x_test, permuted.x_test)):
+        flat, pflat = orig.reshape(len(orig), -1), new.reshape(len(new), -1)
+        assert (pflat == flat[:, perm]).all()           # the same permutation everywhere
+        assert (np.sort(pflat, axis=1) == np.sort(flat, axis=1)).all()  # nothing lost
+
+
+def test_weight_sharing_arithmetic():
+    r = probes.weight_sharing((28, 28), 1, 3, 32, (28, 28))
+    assert r["conv"] == 3 * 3 * 1 * 32 + 32 == 320
+    assert r["locally_connected"] == 28 * 28 * 320
+    assert r["dense"] == (28 * 28 + 1) * 28 * 28 * 32
+    layers = [{"name": "rescale", "type": "Rescaling", "output_shape": [8, 8, 3], "params": 0, "kernel": ""},
+              {"name": "conv1", "type": "Conv2D", "output_shape": [8, 8, 4], "params": 112, "kernel": "3×3"},
+              {"name": "pool", "type": "MaxPooling2D", "output_shape": [4, 4, 4], "params": 0, "kernel": "2×2"},
+              {"name": "conv2", "type": "Conv2D", "output_shape": [4, 4, 6], "params": 222, "kernel": "3×3"}]
+    rows = probes.weight_sharing_table(layers, [8, 8, 3])
+    assert [r["conv"] for r in rows] == [r["actual_params"] for r in rows] == [112, 222]
+    assert rows[1]["input"] == [4, 4, 4] and rows[1]["positions"] == 16
+
+
+def test_permutation_summary_pairs_seeds():
+    out = probes.permutation({"mlp": [0.8, 0.82], "cnn": [0.9, 0.91]},
+                             {"mlp": [0.8, 0.81], "cnn": [0.7, 0.72]}, {"mlp": "baseline", "cnn": "reference"})
+    assert out["models"]["cnn"]["change"]["mean"] == pytest.approx(-0.195)
+    assert out["models"]["mlp"]["change"]["mean"] == pytest.approx(-0.005)
+
+
+def test_eda_helpers():
+    assert balance_verdict([100, 100, 105])["verdict"] == "balanced"
+    assert balance_verdict([100, 300])["verdict"] == "imbalanced"
+    smooth = np.repeat(np.repeat(_images(n=50, h=4, w=4), 4, axis=1), 4, axis=2)  # 16×16 blocks
+    corr = locality_correlation(smooth, (1, 8))
+    assert corr["1"] > 0.6 > corr["8"]
+    assert plateau_epoch([0.5, 0.7, 0.795, 0.8]) == 3
