@@ -85,8 +85,12 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
     figs.append(figures.accuracy_bars(models, splits.num_classes, fig_dir))
 
     env = next((r["environment"] for r in records), environment())
+    from .transcript import load_deployment  # the endpoint test's transcript, when one was run
+
+    deployment = load_deployment(ws.runs_root, study.name, [r["run_id"] for r in records])
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
-                            models=models, records=records, figures=figs, environment=env)
+                            models=models, records=records, figures=figs, environment=env,
+                            extra={"deployment": deployment})
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)
     paths = {"html": html_path, "json": out / "report.json"}
