@@ -135,7 +135,7 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
         with running(server) as url:
             name = "local"
             rows = invoke_images(runtime_client(endpoint_url=url), name, images, indices, echo)
-        where, endpoint_label = "local", f"local endpoint ({url}, stopped after the test)"
+        where, endpoint_label = "local", f"{url} (started for the test, stopped after it)"
     else:
         rows = invoke_images(runtime_client(region=region), endpoint, images, indices, echo)  # type: ignore[arg-type]
         where, endpoint_label = "aws", endpoint
