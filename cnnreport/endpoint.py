@@ -250,6 +250,16 @@ class EndpointServer(ThreadingHTTPServer):
         self.served, self.max_body, self.echo = served, max_body, echo
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up is not our error; anything else is one line, and serving goes on."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            return
+        if self.echo:
+            self.echo(f"{client_address[0]}: request failed: {type(exc).__name__}: {exc}")
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as boto3 reuses its connection

@@ -162,7 +162,7 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
         "same_model": all(r["served_run_id"] == record["run_id"] for r in rows),
         "accuracy": sum(r["correct"] for r in rows) / len(rows),
         "latency_ms": latency_summary([r["latency_ms"] for r in rows]),
-        "images": "real test-set images, one class after another (first unused image of each class)",
+        "images": "real test-set images, one class after another, the first unused image of each",
         "tolerance": PROB_TOLERANCE, "tested_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "transcript_file": f"{store.study_runs_dir(ws.runs_root, study.name) / 'endpoint' / TRANSCRIPT_JSON}",
         "rows": rows,
