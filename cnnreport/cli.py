@@ -43,12 +43,53 @@ def _study(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.backend == "sagemaker":
+        from .aws import train_sagemaker
+
+        counts = train_sagemaker(_study(args), _workspace(args), args.region, args.role,
+                                 args.instance_type, args.max_parallel, args.bucket, echo=_echo)
+        _echo(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
+              + (f", {counts['failed']} failed" if counts["failed"] else ""))
+        return 1 if counts["failed"] else 0
     from .pipeline import train
 
     counts = train(_study(args), _workspace(args), _echo)
     _echo(f"trained {counts['trained']} runs, {counts['skipped']} already done"
           + (f", {counts['diverged']} diverged" if counts["diverged"] else ""))
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .endpoint import serve
+
+    serve(_study(args), _workspace(args), args.model, args.seed, args.host, args.port, args.max_body, _echo)
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .aws import deploy, describe_plan, plan_deploy
+
+    plan = plan_deploy(_study(args), _workspace(args), args.model, args.seed, args.region,
+                       args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run)
+    _echo(describe_plan(plan))
+    if not args.dry_run:
+        deploy(plan, Path(args.runs_dir), _echo)
+    return 0
+
+
+def cmd_undeploy(args: argparse.Namespace) -> int:
+    from .aws import undeploy
+
+    undeploy(args.endpoint, args.region, _echo)
+    return 0
+
+
+def cmd_endpoint_test(args: argparse.Namespace) -> int:
+    from .transcript import endpoint_test
+
+    t = endpoint_test(_study(args), _workspace(args), args.endpoint, args.local, args.n,
+                      args.model, args.seed, args.region, _echo)
+    return 0 if t["agreement"] == 1.0 and t["same_model"] else 1  # 1: the endpoint disagrees
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -110,6 +151,18 @@ def _study_options(p: argparse.ArgumentParser, profile_default: str | None = "fu
     p.add_argument("--reports-dir", default="reports", help="reports root (default reports/)")
 
 
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model name as in the report (default: the reference CNN)")
+    p.add_argument("--seed", type=int, help="seed (default: best final validation accuracy)")
+
+
+def _aws_options(p: argparse.ArgumentParser, instance_help: str) -> None:
+    p.add_argument("--region", help="AWS region (default AWS_REGION or the AWS config)")
+    p.add_argument("--role", help="SageMaker execution role ARN (default $SAGEMAKER_ROLE_ARN)")
+    p.add_argument("--instance-type", help=instance_help)
+    p.add_argument("--bucket", help="S3 bucket (default sagemaker-<region>-<account>)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnreport",
@@ -124,7 +177,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train the study's runs (finished runs are skipped)")
     _study_options(p)
+    p.add_argument("--backend", choices=("local", "sagemaker"), default="local",
+                   help="local: in this process (default); sagemaker: one training job per run")
+    _aws_options(p, instance_help="training instance type (default ml.m5.xlarge)")
+    p.add_argument("--max-parallel", type=int, default=4, help="SageMaker jobs at once (default 4)")
     p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("serve", help="a local endpoint with the SageMaker container's contract")
+    _study_options(p)
+    _model_options(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--max-body", type=int, default=6 * 1024 * 1024, help="request size limit in bytes (default 6 MB)")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("deploy", help="deploy a run's model to a SageMaker real-time endpoint")
+    _study_options(p)
+    _model_options(p)
+    _aws_options(p, instance_help="endpoint instance type (default ml.m5.large)")
+    p.add_argument("--endpoint-name", help="endpoint name (default cnnreport-<study>-<run-id>)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, instance type and region; create nothing")
+    p.set_defaults(handler=cmd_deploy)
+
+    p = sub.add_parser("undeploy", help="delete a SageMaker endpoint, its config and model")
+    p.add_argument("--endpoint", required=True, help="endpoint name")
+    p.add_argument("--region", help="AWS region (default AWS_REGION or the AWS config)")
+    p.set_defaults(handler=cmd_undeploy)
+
+    p = sub.add_parser("endpoint-test", help="send real test images to an endpoint; write the transcript")
+    _study_options(p)
+    _model_options(p)
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--endpoint", help="a SageMaker endpoint's name")
+    where.add_argument("--local", action="store_true", help="start the local endpoint, test it, stop it")
+    p.add_argument("--n", type=int, default=10, help="test images to send (default 10)")
+    p.add_argument("--region", help="AWS region (default AWS_REGION or the AWS config)")
+    p.set_defaults(handler=cmd_endpoint_test)
 
     p = sub.add_parser("render", help="rebuild the report from runs/ without training")
     _study_options(p)

@@ -14,6 +14,7 @@ from . import analysis, evidence, figures, rigour, store, vis
 from .context import build_context
 from .data import Splits, describe, load_dataset, make_splits, permute_pixels
 from .report import render_html, render_pdf
+from .transcript import load_deployment  # the endpoint test's transcript, when one was run
 from .runner import PERMUTATION_SEED, RunSpec, environment, plan_runs, run_plan
 from .study import Study, study_models
 from .verify import verify_study
@@ -100,9 +101,10 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
     figs.extend(more_figs)
     figs = [vis.with_print_width(f, out, figures.DPI) for f in figs]
     env = next((r["environment"] for r in records), environment())
+    deployment = load_deployment(ws.runs_root, study.name, [r["run_id"] for r in records])
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
                             models=models, records=records, figures=figs, environment=env,
-                            extra=extra)
+                            extra={**extra, "deployment": deployment})
     rigour.attach(context, study, models, splits.input_shape, splits.num_classes)
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)
