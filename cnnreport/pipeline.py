@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import analysis, figures, store
+from . import analysis, figures, rubric, store
 from .context import build_context
 from .data import Splits, describe, load_dataset, make_splits, permute_pixels
 from .report import render_html, render_pdf
@@ -87,6 +87,9 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
     env = next((r["environment"] for r in records), environment())
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
                             models=models, records=records, figures=figs, environment=env)
+    html_path = render_html(context, out / "report.html")
+    # The rubric check reads the HTML just rendered (the PDF comes after), then joins the appendix.
+    context["rubric"] = rubric.appendix(out, context, store.study_runs_dir(ws.runs_root, study.name))
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)
     paths = {"html": html_path, "json": out / "report.json"}
