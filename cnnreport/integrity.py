@@ -63,11 +63,19 @@ def sha256_file(path: Path) -> str:
 
 def _context_tokens(chunks: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
     """(number, section, a few words before it) for every number of the visible text."""
-    out = []
+    out: list[tuple[str, str, str]] = []
+    recent: list[str] = []  # the words before, across table cells, within one section
+    last_section = None
     for section, text in chunks:
+        if section != last_section:
+            recent, last_section = [], section
+        rest = text
         for tok in numbers_in(text):
-            head = text.split(tok, 1)[0].split()[-4:]
-            out.append((tok, section, " ".join(head)))
+            head, _, rest = rest.partition(tok)
+            recent = (recent + head.split())[-4:]
+            out.append((tok, section, " ".join(recent)))
+            recent = (recent + [tok])[-4:]
+        recent = (recent + rest.split())[-4:]
     return out
 
 
