@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UserError
-from .rubric import Rubric, check_report, load_rubric, print_table, write_csv
+from .rubric import Rubric, check_report, load_rubric, make_console, print_table, write_csv
 from .submission import NotAReport
 
 
@@ -59,7 +59,6 @@ def run_check(args: argparse.Namespace, echo: Callable[[str], None] = print) -> 
 
 
 def _print_summary(results: list[dict[str, Any]], rubric: Rubric) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -75,4 +74,4 @@ def _print_summary(results: list[dict[str, Any]], rubric: Rubric) -> None:
         per = ", ".join(f"{c['id']} {c['earned']:g}/{c['automatic']:g}" for c in r["criteria"])
         flag = "" if s["integrity"] else " [red]integrity![/]"
         t.add_row(escape(r["report_dir"]), f"{s['earned']:g} / {s['automatic']:g}", escape(per) + flag)
-    Console().print(t)
+    make_console().print(t)

@@ -183,4 +183,7 @@ def json_vs_runs(sub: Submission) -> Part:
 
 
 def verify(sub: Submission) -> Integrity:
-    return Integrity([html_vs_json(sub), pdf_vs_html(sub), json_vs_runs(sub)])
+    """All three comparisons, made once per submission (the rubric item and the score share them)."""
+    if sub.integrity is None:
+        sub.integrity = Integrity([html_vs_json(sub), pdf_vs_html(sub), json_vs_runs(sub)])
+    return sub.integrity

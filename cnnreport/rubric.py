@@ -259,10 +259,9 @@ def _fmt(x: float) -> str:
 
 def print_table(result: dict[str, Any], console: Any = None) -> None:
     """The result as rich tables: scored items, then the items a human reader judges."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    console = console or make_console()
     t = Table(title=f"{result['rubric']['title']} — {result['report_dir']}", show_lines=False,
               expand=True)
     t.add_column("criterion / item", ratio=3)
@@ -295,6 +294,15 @@ def print_table(result: dict[str, Any], console: Any = None) -> None:
         console.print("[bold red]integrity:[/] " + _escape("; ".join(result["integrity"]["differences"][:5])
                                                           or "report.html not verified against report.json"))
     console.print(f"[bold]{result['score']['line']}[/]")
+
+
+def make_console() -> Any:
+    """A terminal's own width; a pipe or file gets 140 columns (rich would wrap at 80)."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def _escape(text: str) -> str:

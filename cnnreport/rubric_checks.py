@@ -9,9 +9,7 @@ key into a failed item that names it.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -484,6 +482,8 @@ def statistics(sub: Submission, p: Params) -> Outcome:
         gaps.append(f"{len(vs_ref)} of {n_var} variants compared with the reference")
     if any(c.get("p_holm") is None for c in comps):
         gaps.append("p-values not corrected for multiple comparisons (p_holm)")
+    if any(min(c.get("n_a") or 0, c.get("n_b") or 0) < 2 for c in comps):
+        gaps.append("a comparison rests on fewer than 2 seeds per model")
     if any(c.get("hedges_g") is None for c in comps):
         gaps.append("no effect size (hedges_g)")
     tests = sorted({str(c.get("test")) for c in comps if c.get("test")})
@@ -659,7 +659,3 @@ def text_found(sub: Submission, p: TextParams) -> Outcome:
 
 def check_ids() -> list[str]:
     return sorted(CHECKS)
-
-
-def describe(path: Path | None = None) -> dict[str, str]:
-    return {k: v.doc for k, v in sorted(CHECKS.items())}

@@ -143,6 +143,7 @@ class Submission:
         self._runs_dir = Path(runs_dir) if runs_dir else None
         self.read_pdf = read_pdf
         self.notes: list[str] = []
+        self.integrity: Any = None  # integrity.Integrity, computed once by integrity.verify
 
     # ------------------------------------------------------------------ report.json
     @cached_property
