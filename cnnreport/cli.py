@@ -108,6 +108,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check_cli import run_check
+
+    return run_check(args, _echo)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     source = resolve_study_path(args.study)
     target = Path(args.output or f"{Path(source).stem}.toml")
@@ -228,6 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--naive-seeds", type=int,
                    help="train the naive way on the first N seeds only and extrapolate its time (GPU)")
     p.set_defaults(handler=cmd_bench)
+
+    p = sub.add_parser("check", help="score reports against the rubric, with evidence (exit 1 below --min-score)")
+    p.add_argument("report_dirs", nargs="*", metavar="REPORT_DIR",
+                   help="report folder(s) (default reports/<study> for --study); several: grade each")
+    p.add_argument("--study", default=DEFAULT_STUDY, help="study whose report to check when no REPORT_DIR is given")
+    p.add_argument("--reports-dir", default="reports", help="reports root (default reports/)")
+    p.add_argument("--runs-dir", help="run records to verify report.json against (default: found beside the report)")
+    p.add_argument("--rubric", help="rubric TOML file (default: the course rubric, rubric.toml)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (top-level `score`)")
+    p.add_argument("--min-score", type=float, default=0.0, help="exit 1 when fewer automatic points are verified")
+    p.add_argument("--csv", help="write one row per report (a column per criterion and item) to this file")
+    p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("init", help="write a copy of a built-in study to edit")
     p.add_argument("--study", default=DEFAULT_STUDY, help="built-in study to copy")

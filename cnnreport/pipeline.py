@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import analysis, evidence, figures, rigour, store, vis
+from . import analysis, evidence, figures, rigour, rubric, store, vis
 from .context import build_context
 from .data import Splits, describe, load_dataset, make_splits, permute_pixels
 from .report import render_html, render_pdf
@@ -106,6 +106,9 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
                             models=models, records=records, figures=figs, environment=env,
                             extra={**extra, "deployment": deployment})
     rigour.attach(context, study, models, splits.input_shape, splits.num_classes)
+    html_path = render_html(context, out / "report.html")
+    # The rubric check reads the HTML just rendered (the PDF comes after), then joins the appendix.
+    context["rubric"] = rubric.appendix(out, context, store.study_runs_dir(ws.runs_root, study.name))
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)
     paths = {"html": html_path, "json": out / "report.json"}

@@ -7,6 +7,7 @@ could mistake for a finished one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -96,10 +97,14 @@ def _alive(pid: int) -> bool:
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
+    """A run record, with the sha256 of its file as `_sha256` (the report cites what it read)."""
     try:
-        return json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        raw = (run_dir / RUN_FILE).read_bytes()
+        record = json.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{run_dir / RUN_FILE}: damaged run record ({exc})") from None
+    record["_sha256"] = hashlib.sha256(raw).hexdigest()
+    return record
 
 
 def load_runs(study_dir: Path, run_ids: list[str] | None = None) -> list[dict[str, Any]]:
