@@ -14,6 +14,20 @@ from typing import Callable
 
 # Quiet TensorFlow's C++ start-up chatter before anything imports it.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _default_backend() -> None:
+    """TensorFlow where it is installed (faster on a CPU, needed for the SavedModel export); JAX
+    where it is absent (a GPU machine may have JAX with CUDA and no TensorFlow)."""
+    import importlib.util
+
+    if "KERAS_BACKEND" in os.environ:
+        return
+    if importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax") is not None:
+        os.environ["KERAS_BACKEND"] = "jax"
+
+
+_default_backend()
 import logging  # noqa: E402
 
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes are not the user's concern

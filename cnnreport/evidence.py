@@ -184,7 +184,7 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
         outs = sub.predict(image[None], verbose=0)
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
         fig_id = f"feature_maps_{i}"
-        figs.append(vis.feature_maps(image, [(name, [(c, np.asarray(o)[0]) for c, o in zip(convs, outs)])],
+        figs.append(vis.feature_maps(image, [(name, [(c, np.asarray(o, dtype=np.float32)[0]) for c, o in zip(convs, outs)])],
                                      fig_dir, fig_id, name))
         feature_fig_ids.append(fig_id)
 

@@ -101,8 +101,8 @@ def equivariance_error(feature: Any, x: np.ndarray, shift: int, stride: int = 1,
     """
     if shift % stride:
         raise ValueError(f"shift {shift} is not a multiple of the map's stride {stride}")
-    fx = np.asarray(feature(x))
-    fsx = np.asarray(feature(shift_images(x, shift, shift)))
+    fx = np.asarray(feature(x), dtype=np.float32)  # a mixed-precision model answers in bf16
+    fsx = np.asarray(feature(shift_images(x, shift, shift)), dtype=np.float32)
     s = shift // stride
     shifted_fx = shift_images(fx, s, s)
     # Near side: the zero-filled band plus the kernel's reach; far side: where dropped content
@@ -118,7 +118,8 @@ def equivariance_error(feature: Any, x: np.ndarray, shift: int, stride: int = 1,
 def dense_change(dense: Any, x: np.ndarray, shift: int) -> float:
     """Relative change of a dense layer's output when the input shifts: it has no spatial axes, so
     no re-shift of its units can undo the change."""
-    return relative_error(np.asarray(dense(shift_images(x, shift, shift))), np.asarray(dense(x)))
+    return relative_error(np.asarray(dense(shift_images(x, shift, shift)), dtype=np.float32),
+                          np.asarray(dense(x), dtype=np.float32))
 
 
 def conv_strides(model: Any) -> list[tuple[str, int, int]]:

@@ -21,6 +21,8 @@ from cnnreport.report import fmt_pm
 
 from conftest import E2E_TEXT, own_stderr_lines, run_cli, study_toml, subprocess_env, write_cifar_archive
 
+# 5 models × 2 seeds, plus the locality probe: baseline and reference CNN on permuted pixels × 2 seeds.
+N_RUNS = 14
 MODELS = ["mlp", "cnn · kernel 1×1", "cnn · kernel 3×3", "cnn · kernel 5×5", "cnn · kernel 7×7"]
 SECTIONS = ["Data set and exploratory analysis", "Fully connected baseline", "CNN design",
             "Controlled experiment: kernel size", "Interpretation", "Deployment",
@@ -48,7 +50,7 @@ def _run_dirs(runs: Path) -> dict[str, int]:
 
 def test_build_writes_report_json_with_consistent_numbers(tiny_build):
     ctx = _report(tiny_build)
-    assert tiny_build["stdout"].count("done ") == 10 and "[run 10/10]" in tiny_build["stdout"]
+    assert tiny_build["stdout"].count("done ") == N_RUNS and f"/{N_RUNS}]" in tiny_build["stdout"]
     assert ctx["dataset"]["name"] == "fashion_mnist" and ctx["dataset"]["image_shape"] == [28, 28, 1]
     assert ctx["dataset"]["sizes"] == {"train": 600, "val": 200, "test": 500}
     assert [m["name"] for m in ctx["models"]] == MODELS
@@ -69,7 +71,7 @@ def test_build_writes_report_json_with_consistent_numbers(tiny_build):
     assert [cnns[k]["receptive_field"] for k in (1, 3, 5, 7)] == [2, 4, 6, 8]  # conv k then pool 2
     assert ctx["experiment"]["factor"] == "kernel_size" and ctx["experiment"]["n_variants"] == 3
     assert ctx["study"]["seeds"] == [0, 1] and ctx["environment"]["backend"]
-    assert len(ctx["runs"]) == 10
+    assert len(ctx["runs"]) == N_RUNS
     for fig in ctx["figures"]:
         path = tiny_build["report_dir"] / fig["file"]
         assert path.is_file() and path.stat().st_size > 1000 and fig["caption"] and fig["alt"]
@@ -105,9 +107,9 @@ def test_second_build_trains_nothing(tiny_build, capsys):
     code, out, err = run_cli(["build", "--study", tiny_build["study"], "--runs-dir", tiny_build["runs"],
                               "--reports-dir", tiny_build["reports"], "--no-pdf"], capsys)
     assert code == 0, err
-    assert "10 of 10 runs already done" in out and "0 to train" in out
+    assert f"{N_RUNS} of {N_RUNS} runs already done" in out and "0 to train" in out
     assert "done " not in out.replace("already done", "") and "[run " not in out
-    assert _run_dirs(runs) == before and len(before) == 10
+    assert _run_dirs(runs) == before and len(before) == N_RUNS
     assert {d.name: d.stat().st_mtime_ns for d in runs.iterdir()} == folder_mtimes
 
 
@@ -118,8 +120,9 @@ def test_changed_setting_trains_only_what_it_changes(tiny_build, tmp_path, capsy
     study.write_text(study_toml(hidden="[16]"), encoding="utf-8")  # only the MLP changes
     code, out, err = run_cli(["train", "--study", study, "--runs-dir", runs], capsys)
     assert code == 0, err
-    assert "8 of 10 runs already done" in out and "trained 2 runs, 8 already done" in out
-    assert len(_run_dirs(runs / "tiny")) == 12
+    # the MLP's 2 runs and its 2 permuted-pixel probe runs
+    assert f"{N_RUNS - 4} of {N_RUNS} runs already done" in out and f"trained 4 runs, {N_RUNS - 4} already done" in out
+    assert len(_run_dirs(runs / "tiny")) == N_RUNS + 4
 
 
 def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path, capsys):
@@ -131,7 +134,7 @@ def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path
     for r in removed:
         shutil.rmtree(study_dir / r)
     kept = _run_dirs(study_dir)
-    assert len(kept) == 6
+    assert len(kept) == N_RUNS - 4
 
     log = (tmp_path / "build.log").open("w")
     args = ["build", "--study", str(tiny_build["study"]), "--runs-dir", str(runs),
@@ -161,14 +164,14 @@ def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path
     after_kill = _run_dirs(study_dir)
     assert {k: v for k, v in after_kill.items() if k in kept} == kept
     assert len(after_kill) >= 7
-    missing = 10 - len(after_kill)
+    missing = N_RUNS - len(after_kill)
 
     code, out, err = run_cli(args, capsys)
     assert code == 0, err
-    assert f"{10 - missing} of 10 runs already done" in out and f"; {missing} to train" in out
+    assert f"{N_RUNS - missing} of {N_RUNS} runs already done" in out and f"; {missing} to train" in out
     assert out.count("  done ") == missing
     final = _run_dirs(study_dir)
-    assert len(final) == 10 and {k: final[k] for k in after_kill} == after_kill
+    assert len(final) == N_RUNS and {k: final[k] for k in after_kill} == after_kill
     assert not [d for d in study_dir.iterdir() if d.name.startswith(store.TMP_PREFIX)]
     assert (tmp_path / "reports" / "tiny" / "report.json").is_file()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import math
 import os
@@ -93,7 +95,10 @@ def test_load_runs_with_missing_runs_is_a_user_error(tmp_path):
         store.load_runs(tmp_path, ["r1", "r2", "r3"])
     msg = str(info.value)
     assert str(tmp_path) in msg and "2 of 3 runs are missing" in msg and "cnnreport build" in msg
-    assert store.load_runs(tmp_path, ["r1"]) == [_record("r1")]
+    (loaded,) = store.load_runs(tmp_path, ["r1"])
+    # the record as written, plus the sha256 of its file (report.json cites it for integrity)
+    assert loaded.pop("_sha256") == hashlib.sha256((tmp_path / "r1" / store.RUN_FILE).read_bytes()).hexdigest()
+    assert loaded == _record("r1")
     (tmp_path / f"{store.TMP_PREFIX}r4-1").mkdir()
     assert [r["run_id"] for r in store.load_runs(tmp_path)] == ["r1"]  # only complete runs
     assert store.load_runs(tmp_path / "absent") == []
