@@ -84,12 +84,12 @@ def _more(n: int) -> str:
 
 
 def html_vs_json(sub: Submission) -> Part:
-    from .report import environment_jinja
+    from .report import html_from_context
 
     if sub.html is None:
         return Part("html", None, "report.html missing or unreadable: its numbers were not compared")
     try:
-        expected = environment_jinja().get_template("report.html.j2").render(**sub.report)
+        expected = html_from_context(sub.report)
     except Exception as exc:  # noqa: BLE001 - a report.json the templates cannot render
         return Part("html", None, f"report.html not compared: report.json does not render with this "
                                   f"cnnreport ({type(exc).__name__}: {str(exc)[:80]})")

@@ -95,10 +95,16 @@ def environment_jinja() -> jinja2.Environment:
 # ------------------------------------------------------------------------------------ rendering
 
 
-def render_html(context: dict[str, Any], out_path: Path) -> Path:
+def html_from_context(context: dict[str, Any]) -> str:
+    """The report's HTML, figures and tables numbered: a pure function of report.json (the
+    rubric check re-runs it to detect numbers edited by hand)."""
     from .numbering import number
 
-    html = number(environment_jinja().get_template("report.html.j2").render(**context))
+    return number(environment_jinja().get_template("report.html.j2").render(**context))
+
+
+def render_html(context: dict[str, Any], out_path: Path) -> Path:
+    html = html_from_context(context)
     tmp = out_path.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out_path)

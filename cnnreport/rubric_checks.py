@@ -396,7 +396,9 @@ def controlled(sub: Submission, p: Params) -> Outcome:
             what = f"also changes {', '.join(extra)}" if extra else "changes nothing"
             bad.append(f"{_label(v)} {what}")
     stated = exp.get("controlled")
-    unaccepted = [d for d in exp.get("differences") or [] if isinstance(d, dict) and not d.get("accepted", False)]
+    # The declared factor's own differences are the experiment; others must be accepted.
+    unaccepted = [d for d in exp.get("differences") or [] if isinstance(d, dict)
+                  and not d.get("declared", False) and not d.get("accepted", False)]
     if stated is False or unaccepted:
         bad += [f"{d.get('model')}: {d.get('key')} {d.get('reference')} → {d.get('variant')}" for d in unaccepted] \
             or ["report.json says the experiment is not controlled"]

@@ -90,7 +90,8 @@ def test_report_json_carries_run_hashes_and_the_rubric_appendix(tiny_report: Pat
     # With runs/ beside the report, report.json is checked against its run records too.
     result = check_report(tiny_report, RUBRIC)
     runs_part = next(p for p in result["integrity"]["parts"] if p["name"] == "runs")
-    assert runs_part["ok"] is True and "10 sha256 match" in runs_part["detail"]
+    # 10 study runs + 4 locality-probe runs
+    assert runs_part["ok"] is True and "14 sha256 match" in runs_part["detail"]
 
 
 # ------------------------------------------------------------------------------- the defects
@@ -159,7 +160,7 @@ def test_numbers_edited_in_html_cost_integrity_and_are_named(good, copy: Path) -
     assert bad["score"]["integrity"] is False
     evidence = item(bad, "rigour.integrity")["evidence"]
     assert "prints 0.9990 where report.json gives " + printed.split(" ")[0] in evidence
-    assert "§experiment" in evidence
+    assert "report.html §" in evidence  # names the section where the edited number stands
     # The PDF still prints the true number, which the edited HTML no longer does.
     assert "report.pdf has 1 number(s) report.html lacks: " + printed.split(" ")[0] in evidence
     assert "mlp" in evidence.split("prints 0.9990")[0][-60:]  # names where: the baseline's row
