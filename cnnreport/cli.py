@@ -50,7 +50,15 @@ def _workspace(args: argparse.Namespace):
 
 
 def _study(args: argparse.Namespace):
-    return load_study(args.study, args.profile)
+    """The study at the asked profile; commands that read runs default to the profile of the
+    study's last training (so `render` after `make report` finds the quick runs), else full."""
+    profile = args.profile
+    if profile is None:
+        from . import store
+
+        name = load_study(args.study, None).name
+        profile = store.last_profile(store.study_runs_dir(args.runs_dir, name)) or "full"
+    return load_study(args.study, profile)
 
 
 # ----------------------------------------------------------------------------------- subcommands
@@ -163,9 +171,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def _study_options(p: argparse.ArgumentParser, profile_default: str | None = "full") -> None:
     p.add_argument("--study", default=DEFAULT_STUDY,
                    help=f"built-in study name (cifar10, fashion-mnist) or a .toml path (default {DEFAULT_STUDY})")
+    default = (f"default {profile_default}" if profile_default
+               else "default: the profile this study was last trained with, else full")
     p.add_argument("--profile", choices=PROFILES, default=profile_default,
-                   help="quick: a subset and few epochs, for a CPU; full: the real study, for a GPU "
-                        "(default full)")
+                   help=f"quick: a subset and few epochs, for a CPU; full: the real study, for a GPU ({default})")
     p.add_argument("--data-dir", help="folder with the data set's original archives (offline use)")
     p.add_argument("--runs-dir", default="runs", help="run store root (default runs/)")
     p.add_argument("--reports-dir", default="reports", help="reports root (default reports/)")
@@ -204,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("serve", help="a local endpoint with the SageMaker container's contract")
-    _study_options(p)
+    _study_options(p, profile_default=None)
     _model_options(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
@@ -212,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("deploy", help="deploy a run's model to a SageMaker real-time endpoint")
-    _study_options(p)
+    _study_options(p, profile_default=None)
     _model_options(p)
     _aws_options(p, instance_help="endpoint instance type (default ml.m5.large)")
     p.add_argument("--endpoint-name", help="endpoint name (default cnnreport-<study>-<run-id>)")
@@ -225,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_undeploy)
 
     p = sub.add_parser("endpoint-test", help="send real test images to an endpoint; write the transcript")
-    _study_options(p)
+    _study_options(p, profile_default=None)
     _model_options(p)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--endpoint", help="a SageMaker endpoint's name")
@@ -235,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_endpoint_test)
 
     p = sub.add_parser("render", help="rebuild the report from runs/ without training")
-    _study_options(p)
+    _study_options(p, profile_default=None)
     p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
     p.set_defaults(handler=cmd_render)
 

@@ -64,6 +64,7 @@ def train(study: Study, ws: Workspace, echo: Echo = print) -> dict[str, int]:
     def splits_for(spec: RunSpec) -> Splits:
         return permute_pixels(splits, PERMUTATION_SEED) if spec.probe == "permuted" else splits
 
+    store.remember_profile(store.study_runs_dir(ws.runs_root, study.name), study.profile)
     return run_plan(plan, splits_for, ws.runs_root, echo)
 
 

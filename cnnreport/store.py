@@ -27,6 +27,21 @@ def study_runs_dir(runs_root: str | Path, study_name: str) -> Path:
     return Path(runs_root) / study_name
 
 
+LAST_PROFILE_FILE = "last-profile"  # the profile of the study's most recent training
+
+
+def remember_profile(study_dir: Path, profile: str) -> None:
+    study_dir.mkdir(parents=True, exist_ok=True)
+    (study_dir / LAST_PROFILE_FILE).write_text(profile + "\n", encoding="utf-8")
+
+
+def last_profile(study_dir: Path) -> str | None:
+    try:
+        return (study_dir / LAST_PROFILE_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def is_complete(run_dir: Path) -> bool:
     return (run_dir / RUN_FILE).is_file()
 

@@ -201,3 +201,17 @@ def test_fuzz_toml_loader_raises_only_user_error(tmp_path_factory, text):
         load_study(path)
     except UserError as exc:
         assert str(path) in str(exc) and "\n" not in str(exc)
+
+
+def test_commands_that_read_runs_default_to_the_last_trained_profile(tmp_path):
+    import argparse
+
+    from cnnreport import store
+    from cnnreport.cli import _study
+
+    args = argparse.Namespace(study="fashion-mnist", profile=None, runs_dir=str(tmp_path))
+    assert _study(args).profile == "full"  # never trained: the real study
+    store.remember_profile(store.study_runs_dir(tmp_path, "fashion-mnist"), "quick")
+    assert _study(args).profile == "quick"
+    args.profile = "full"  # an explicit profile always wins
+    assert _study(args).profile == "full"
