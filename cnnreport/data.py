@@ -374,7 +374,7 @@ def load_dataset(spec: DataSpec, data_dir: str | Path | None = None) -> Dataset:
         raise
     except Exception as exc:  # network errors come in many types (URLError, socket, HTTP, ...)
         looked.append("~/.keras/datasets and the download")
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        reason = str(exc).splitlines()[0][:240] if str(exc) else type(exc).__name__
         raise UserError(
             f"{DISPLAY_NAMES[spec.source]} not found (looked in {', '.join(looked)}; download failed: "
             f"{reason}). Put {EXPECTED_FILES[spec.source]} in a folder and pass --data-dir FOLDER"
