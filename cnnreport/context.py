@@ -13,6 +13,14 @@ from .report import stamp
 from .study import DECISIONS, Study, level_label, reference_level
 
 
+def _shown_path(path: Path) -> str:
+    """A study file as the user would name it: relative to the working folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _by_role(models: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
     return [m for m in models if m["role"] == role]
 
@@ -68,7 +76,7 @@ def build_context(*, study: Study, study_file: Path, dataset: dict[str, Any],
     ctx = {
         **stamp(),
         "study": {"name": study.name, "title": study.title, "author": study.author,
-                  "profile": study.profile, "hash": study.digest(), "file": str(study_file),
+                  "profile": study.profile, "hash": study.digest(), "file": _shown_path(study_file),
                   "training": study.training.model_dump(mode="json"),
                   "data": study.data.model_dump(mode="json"), "seeds": list(study.seeds)},
         "dataset": dataset,

@@ -81,7 +81,7 @@ def class_distribution(counts: dict[str, list[int]], class_names: list[str], out
             ax.bar(idx + (k - 1) * width, counts[split], width, label=split)
         ax.set_xticks(idx, class_names, rotation=30 if len(class_names) <= 20 else 90, ha="right")
         ax.set_ylabel("images")
-        ax.legend(ncols=3)
+        ax.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         return _save(fig, out_dir, "class_distribution",
                      "Images per class in each split (validation carved from the training set).",
                      "Grouped bar chart of image counts per class for train, validation and test splits.")
