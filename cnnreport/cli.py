@@ -81,7 +81,10 @@ def _study(args: argparse.Namespace):
         from . import store
 
         name = load_study(args.study, None).name
-        profile = store.last_profile(store.study_runs_dir(args.runs_dir, name)) or "full"
+        last = store.last_profile(store.study_runs_dir(args.runs_dir, name))
+        if last not in PROFILES:  # "base": trained from the study file without a profile
+            return load_study(args.study, None) if last else load_study(args.study, "full")
+        profile = last
     return load_study(args.study, profile)
 
 

@@ -31,6 +31,10 @@ LAST_PROFILE_FILE = "last-profile"  # the profile of the study's most recent tra
 
 
 def remember_profile(study_dir: Path, profile: str) -> None:
+    """Note the profile of this training, writing only when it changed (a build that trains
+    nothing touches nothing)."""
+    if last_profile(study_dir) == profile:
+        return
     study_dir.mkdir(parents=True, exist_ok=True)
     (study_dir / LAST_PROFILE_FILE).write_text(profile + "\n", encoding="utf-8")
 

@@ -158,7 +158,7 @@ def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path
 
     # Whatever the kill interrupted: every folder that looks like a run is a complete one.
     for d in study_dir.iterdir():
-        if not d.name.startswith(store.TMP_PREFIX):
+        if d.is_dir() and not d.name.startswith(store.TMP_PREFIX):
             assert store.is_complete(d) and (d / "model.keras").is_file(), d
             json.loads((d / store.RUN_FILE).read_text())
     after_kill = _run_dirs(study_dir)

@@ -215,3 +215,15 @@ def test_commands_that_read_runs_default_to_the_last_trained_profile(tmp_path):
     assert _study(args).profile == "quick"
     args.profile = "full"  # an explicit profile always wins
     assert _study(args).profile == "full"
+
+
+def test_a_study_trained_without_a_profile_is_read_back_without_one(tmp_path, write_study):
+    import argparse
+
+    from cnnreport import store
+    from cnnreport.cli import _study
+
+    path = write_study()
+    store.remember_profile(store.study_runs_dir(tmp_path, "tiny"), "base")
+    args = argparse.Namespace(study=str(path), profile=None, runs_dir=str(tmp_path))
+    assert _study(args).profile == "base"
