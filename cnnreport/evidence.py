@@ -7,8 +7,10 @@ nothing. `collect()` returns the figures and the context keys it adds to report.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from . import probes, prose, vis
 from .analysis import records_by_model
 from .data import Splits
 from .runner import PERMUTATION_SEED
+from .store import write_json
 from .stats import summarize
 from .study import Study
 
@@ -108,6 +111,25 @@ def baseline_facts(baseline: dict[str, Any], reference: dict[str, Any] | None, c
     }
 
 
+# ------------------------------------------------------------------------------------- caching
+
+PROBE_CACHE_VERSION = 1  # bump when a probe's computation changes
+
+
+def cached(cache_dir: Path, name: str, run_ids: list[str], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A probe's numbers, computed once per set of runs (runs are immutable under their id)."""
+    key = json.dumps([PROBE_CACHE_VERSION, name, sorted(run_ids)])
+    path = cache_dir / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        pass
+    value = compute()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_json(path, value)
+    return json.loads(path.read_text(encoding="utf-8"))  # what a cached render will see, exactly
+
+
 # --------------------------------------------------------------------------------- models on disk
 
 
@@ -143,18 +165,22 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
                                          "Fully connected baseline"))
     figs.append(vis.architecture_diagram(reference, input_shape, fig_dir, "arch_reference", "Reference CNN"))
 
-    # Models: every seed of baseline and reference (translation probe), first seed of each CNN.
-    loaded: dict[str, list[Any]] = {}
-    for m in (baseline, reference):
-        loaded[m["name"]] = [_load(runs_dir, r) for r in m["run_ids"]]
-    first_seed = {m["name"]: (loaded[m["name"]][0] if m["name"] in loaded else _load(runs_dir, m["run_ids"][0]))
-                  for m in cnns if m["run_ids"]}
+    # Models: the first seed of each CNN (filters, feature maps); every seed of the baseline and
+    # the reference only when the translation probe is not cached yet.
+    first_seed = {m["name"]: _load(runs_dir, m["run_ids"][0]) for m in cnns if m["run_ids"]}
+    cache_dir = fig_dir.parent / "cache"
 
-    # Probes.
-    translation = probes.translation(loaded, splits.x_test, splits.y_test)
+    def translation_now() -> dict[str, Any]:
+        loaded = {m["name"]: [_load(runs_dir, r) for r in m["run_ids"]] for m in (baseline, reference)}
+        return probes.translation(loaded, splits.x_test, splits.y_test)
+
+    # Probes. Their inputs (finished runs, the test split) never change under a run id, so their
+    # numbers are cached by run id: a re-render skips the thousands of predictions.
+    translation = cached(cache_dir, "translation", baseline["run_ids"] + reference["run_ids"], translation_now)
     figs.append(vis.translation_figure(translation, fig_dir))
-    equivariance = probes.equivariance(first_seed[reference["name"]], loaded[baseline["name"]][0],
-                                       splits.x_test)
+    equivariance = cached(cache_dir, "equivariance", [reference["run_ids"][0], baseline["run_ids"][0]],
+                          lambda: probes.equivariance(first_seed[reference["name"]],
+                                                      _load(runs_dir, baseline["run_ids"][0]), splits.x_test))
     figs.append(vis.equivariance_figure(equivariance, fig_dir))
     perm_by_model = records_by_model(records, probe="permuted")
     permutation = probes.permutation(
