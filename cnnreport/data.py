@@ -309,9 +309,13 @@ def system_copy(source: str) -> Path | None:
 
 def _from_data_dir(source: str, data_dir: Path) -> Dataset | None:
     if source in ("mnist", "fashion_mnist"):
-        if all((data_dir / f).is_file() for f in IDX_FILES.values()):
+        present = [f for f in IDX_FILES.values() if (data_dir / f).is_file()]
+        if len(present) == len(IDX_FILES):
             classes = FASHION_CLASSES if source == "fashion_mnist" else MNIST_CLASSES
             return load_idx_folder(data_dir, source, classes)
+        if present:  # a half-copied folder is a mistake to report, not a reason to look elsewhere
+            missing = [f for f in IDX_FILES.values() if f not in present]
+            raise UserError(f"{data_dir}: has {', '.join(present)} but not {', '.join(missing)}")
     elif source == "cifar10":
         for candidate in (data_dir / "cifar-10-python.tar.gz", data_dir / "cifar-10-batches-py", data_dir):
             if candidate.is_file() or (candidate.is_dir() and (candidate / "data_batch_1").is_file()):

@@ -325,3 +325,11 @@ def test_describe_matches_numpy():
     assert d["pixel_min"] == int(s.x_train.min()) and d["pixel_max"] == int(s.x_train.max())
     counts = d["class_counts"]["train"]
     assert d["imbalance_ratio"] == pytest.approx(max(counts) / min(counts))
+
+
+def test_a_half_copied_idx_folder_is_an_error_not_a_fallback(idx_dir):
+    folder, _ = idx_dir
+    (folder / data.IDX_FILES["test_labels"]).unlink()
+    with pytest.raises(UserError) as info:
+        data.load_dataset(DataSpec(source="fashion_mnist"), folder)
+    assert str(folder) in str(info.value) and "t10k-labels-idx1-ubyte.gz" in str(info.value)
