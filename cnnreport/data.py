@@ -411,20 +411,27 @@ def make_splits(dataset: Dataset, spec: DataSpec) -> Splits:
                   origin=dataset.origin, original_sizes=dataset.original_sizes)
 
 
+def pixel_permutation(height: int, width: int, seed: int) -> np.ndarray:
+    """The locality probe's ONE fixed order of pixel positions."""
+    return np.random.default_rng(seed).permutation(height * width)
+
+
+def shuffle_pixels(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """Images (N, H, W, C) — or one image (H, W, C) — with pixel positions reordered by `perm`."""
+    h, w, c = x.shape[-3:]
+    return x.reshape(-1, h * w, c)[:, perm, :].reshape(x.shape)
+
+
 def permute_pixels(splits: Splits, seed: int) -> Splits:
     """Every image's pixel positions shuffled by ONE fixed permutation (the locality probe).
 
     An MLP is indifferent to a fixed reordering of its inputs; a CNN's locality assumption breaks.
     """
-    h, w, c = splits.input_shape
-    perm = np.random.default_rng(seed).permutation(h * w)
-
-    def apply(x: np.ndarray) -> np.ndarray:
-        return x.reshape(len(x), h * w, c)[:, perm, :].reshape(x.shape)
-
-    return Splits(splits.name, splits.class_names, apply(splits.x_train), splits.y_train,
-                  apply(splits.x_val), splits.y_val, apply(splits.x_test), splits.y_test,
-                  origin=splits.origin, original_sizes=splits.original_sizes)
+    h, w, _ = splits.input_shape
+    perm = pixel_permutation(h, w, seed)
+    return Splits(splits.name, splits.class_names, shuffle_pixels(splits.x_train, perm), splits.y_train,
+                  shuffle_pixels(splits.x_val, perm), splits.y_val, shuffle_pixels(splits.x_test, perm),
+                  splits.y_test, origin=splits.origin, original_sizes=splits.original_sizes)
 
 
 # ------------------------------------------------------------------------------------------- EDA

@@ -23,7 +23,6 @@ import shutil
 import tarfile
 import tempfile
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

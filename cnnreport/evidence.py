@@ -16,7 +16,7 @@ import numpy as np
 
 from . import probes, prose, vis
 from .analysis import records_by_model
-from .data import Splits
+from .data import Splits, pixel_permutation, shuffle_pixels
 from .runner import PERMUTATION_SEED
 from .store import write_json
 from .stats import summarize
@@ -190,10 +190,9 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
     permutation["seed"] = PERMUTATION_SEED
     permutation["run_ids"] = [r["run_id"] for rs in perm_by_model.values() for r in rs]
     if permutation["models"]:
-        h, w, c = input_shape
-        perm = probes.fixed_permutation(h, w, PERMUTATION_SEED)
+        h, w, _ = input_shape
         example = splits.x_train[0]
-        shuffled = example.reshape(h * w, c)[perm].reshape(example.shape)
+        shuffled = shuffle_pixels(example, pixel_permutation(h, w, PERMUTATION_SEED))
         figs.append(vis.permutation_figure(permutation, example, shuffled, fig_dir))
     sharing = probes.weight_sharing_table(reference["layers"], input_shape)
     figs.append(vis.weight_sharing_figure(sharing, fig_dir))

@@ -175,7 +175,7 @@ def json_vs_runs(sub: Submission) -> Part:
         if have and params != {m.get("params")}:
             diffs.append(f"models[{name}].params: report.json {m.get('params')}, runs {sorted(params, key=str)}")
     if diffs:
-        return Part("runs", False, f"report.json differs from its runs: " + "; ".join(diffs[:MAX_LISTED])
+        return Part("runs", False, "report.json differs from its runs: " + "; ".join(diffs[:MAX_LISTED])
                     + _more(len(diffs)), diffs)
     detail = f"report.json equals its {len(records)} run records"
     detail += f" ({hashed} sha256 match)" if hashed else " (report.json carries no run hashes)"

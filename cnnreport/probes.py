@@ -13,11 +13,11 @@ report.json's `probes`.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from .data import pixel_permutation
 from .stats import summarize
 
 MAX_SHIFT = 4  # pixels: beyond ~15 % of a 28-pixel image the object starts to leave the frame
@@ -185,9 +185,8 @@ def permutation(normal: dict[str, list[float]], permuted: dict[str, list[float]]
     return out
 
 
-def fixed_permutation(height: int, width: int, seed: int) -> np.ndarray:
-    """The locality probe's pixel order (the same one data.permute_pixels applies)."""
-    return np.random.default_rng(seed).permutation(height * width)
+# The locality probe's pixel order: the very function that permuted the training data.
+fixed_permutation = pixel_permutation
 
 
 # -------------------------------------------------------------------------------- weight sharing

@@ -58,7 +58,11 @@ def make_study(tmp: Path):
     return load_study(path), path
 
 
-def train_all(study, ws) -> None:
-    from cnnreport.pipeline import train
+def trained_study(tmp: Path):
+    """The tiny study, trained into tmp/runs: (study, its file, the workspace)."""
+    from cnnreport.pipeline import Workspace, train
 
+    study, path = make_study(tmp)
+    ws = Workspace(runs_root=tmp / "runs", reports_root=tmp / "reports")
     train(study, ws, echo=lambda m: None)
+    return study, path, ws

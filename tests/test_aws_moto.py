@@ -14,7 +14,7 @@ from cnnreport import aws
 from cnnreport.errors import UserError
 from cnnreport.pipeline import Workspace, full_plan
 
-from sm_fixtures import make_study, train_all
+from sm_fixtures import make_study, trained_study
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
@@ -58,11 +58,7 @@ def aws_env(moto_url, monkeypatch, tmp_path):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tiny-aws")
-    study, path = make_study(tmp)
-    ws = Workspace(runs_root=tmp / "runs", reports_root=tmp / "reports")
-    train_all(study, ws)
-    return study, path, ws
+    return trained_study(tmp_path_factory.mktemp("tiny-aws"))
 
 
 def test_dry_run_prints_plan_and_creates_nothing(aws_env, trained, capsys):

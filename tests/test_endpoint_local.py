@@ -11,18 +11,13 @@ import pytest
 
 from cnnreport import endpoint, transcript
 from cnnreport.errors import UserError
-from cnnreport.pipeline import Workspace
 
-from sm_fixtures import make_study, train_all
+from sm_fixtures import trained_study
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tiny")
-    study, path = make_study(tmp)
-    ws = Workspace(runs_root=tmp / "runs", reports_root=tmp / "reports")
-    train_all(study, ws)
-    return study, path, ws
+    return trained_study(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
-
 from cnnreport import report
 from cnnreport.report import environment_jinja, fmt_int, fmt_pct, fmt_pm, fmt_pts, fmt_seconds, fmt_si
 

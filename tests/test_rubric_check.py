@@ -204,7 +204,7 @@ def test_cli_exit_codes_and_json(good, tmp_path: Path, capsys: pytest.CaptureFix
 def test_grading_many_writes_a_row_per_folder(good, tiny_report: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     subs = tmp_path / "submissions"
-    ok = copy_report(tiny_report, subs / "alice")
+    copy_report(tiny_report, subs / "alice")  # a good one
     no_fig = copy_report(tiny_report, subs / "bob")
     (no_fig / "figures" / "variant_curves.png").unlink()
     (subs / "carol").mkdir()  # handed in nothing
