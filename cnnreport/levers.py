@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ class Levers:
     steps_per_execution: int
     reason: str
     data_on_device: bool = False  # copy the splits to the accelerator once; batches are slices there
+    feed: str = "fit"  # "fit" (Keras's iterator) | "batches" (train_on_batch from Python)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,8 +86,7 @@ def choose(precision: str = "auto") -> Levers:
     towers = os.environ.get("CNNREPORT_TOWERS")  # force seeds per program (tests, benchmarks)
     if towers:
         lv = choose_for_device(device, backend, precision)
-        return Levers(lv.precision, int(towers), lv.jit_compile, lv.steps_per_execution,
-                      lv.reason + f" (towers forced to {towers})", lv.data_on_device)
+        return replace(lv, max_towers=int(towers), reason=lv.reason + f" (towers forced to {towers})")
     return choose_for_device(device, backend, precision)
 
 
@@ -95,7 +95,10 @@ def choose_for_device(device: str, backend: str, precision: str) -> Levers:
         return Levers(precision, max_towers=32, jit_compile=True, steps_per_execution=32,
                       reason=f"{backend} on GPU: bf16, up to 32 runs as towers of one program, "
                              "32 steps per execution")
+    feed = "batches" if backend == "tensorflow" else "fit"
     return Levers(precision, max_towers=1, jit_compile=backend == "jax", steps_per_execution=1,
                   reason=f"{backend} on CPU: "
                          + ("native bf16" if precision == "mixed_bfloat16" else "float32")
-                         + ", one seed at a time")
+                         + ", one seed at a time"
+                         + (", batches fed from Python" if feed == "batches" else ""),
+                  feed=feed)

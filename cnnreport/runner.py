@@ -256,12 +256,17 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
         for epoch in range(first.training.epochs):
             orders = [epoch_order(s.seed, epoch, n) for s in specs]
             t0 = time.perf_counter()
-            h = program.fit(feed(x_train, orders), feed(y_train, orders),
-                            validation_data=val_feed, batch_size=first.training.batch_size,
-                            epochs=1, shuffle=False, verbose=0)
+            if lv.feed == "batches":
+                logs = fit_epoch_by_batches(program, x_train, y_train, orders, keys,
+                                            first.training.batch_size, val_feed)
+            else:
+                h = program.fit(feed(x_train, orders), feed(y_train, orders),
+                                validation_data=val_feed, batch_size=first.training.batch_size,
+                                epochs=1, shuffle=False, verbose=0)
+                logs = {k: v[-1] for k, v in h.history.items()}
             epoch_times.append(time.perf_counter() - t0)
-            for k, v in h.history.items():
-                history.setdefault(k, []).extend(float(x) for x in v)
+            for k, v in logs.items():
+                history.setdefault(k, []).append(float(v))
             per_tower = [_history_of(history, key, len(specs)) for key in keys]
             diverged = [any(not math.isfinite(v) for v in t["loss"]) for t in per_tower]
             if progress is not None:
@@ -279,7 +284,7 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
         shares = [max(1, a["flops"]) / total_flops for a in analyses]
         for spec, tower, key, div, arch, share in zip(specs, towers, keys, diverged, analyses, shares):
             t0 = time.perf_counter()
-            probs = np.asarray(tower.predict(splits.x_test, batch_size=512, verbose=0), dtype=np.float64)
+            probs = predict_in_batches(tower, splits.x_test).astype(np.float64)
             predict_s = time.perf_counter() - t0
             preds = probs.argmax(axis=1)
             picked = np.clip(probs[np.arange(len(preds)), splits.y_test], 1e-7, 1.0)
@@ -313,6 +318,48 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
         return results
     finally:
         keras.config.set_dtype_policy(previous_policy)
+
+
+def fit_epoch_by_batches(program: Any, x: np.ndarray, y: np.ndarray, orders: list[np.ndarray],
+                         keys: list[str], batch_size: int, val: tuple[Any, Any]) -> dict[str, float]:
+    """One epoch as `fit` would log it (batch-size-weighted means of the training metrics, then
+    the validation metrics), driven batch by batch from Python.
+
+    Why: with TensorFlow on a CPU, `fit`'s tf.data iterator sometimes leaves oneDNN on one
+    thread for a whole epoch (half the cores idle, the epoch twice as long); batches handed to
+    `train_on_batch` keep both cores busy (bench/README.md)."""
+    n = len(y)
+    single = len(keys) == 1
+
+    def batch(a: np.ndarray, idx: list[np.ndarray]) -> Any:
+        return a[idx[0]] if single else {k: a[i] for k, i in zip(keys, idx)}
+
+    sums: dict[str, float] = {}
+    for start in range(0, n, batch_size):
+        idx = [o[start:start + batch_size] for o in orders]
+        logs = program.train_on_batch(batch(x, idx), batch(y, idx), return_dict=True)
+        weight = len(idx[0])
+        for k, v in logs.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * weight
+    out = {k: v / n for k, v in sums.items()}
+    x_val, y_val = val
+    n_val = len(y_val if single else next(iter(y_val.values())))
+    val_sums: dict[str, float] = {}
+    step = max(batch_size, 512)  # inference only: a larger batch changes nothing but speed
+    for start in range(0, n_val, step):
+        cut = (lambda a: a[start:start + step]) if single else (lambda a: {k: v[start:start + step] for k, v in a.items()})
+        logs = program.test_on_batch(cut(x_val), cut(y_val), return_dict=True)
+        weight = min(step, n_val - start)
+        for k, v in logs.items():
+            val_sums[k] = val_sums.get(k, 0.0) + float(v) * weight
+    out.update({f"val_{k}": v / n_val for k, v in val_sums.items()})
+    return out
+
+
+def predict_in_batches(model: Any, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """`model.predict` without Keras's iterator (see fit_epoch_by_batches for why)."""
+    parts = [np.asarray(model.predict_on_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0,))
 
 
 def train_run(spec: RunSpec, splits: Any, progress: "Progress | None" = None) -> tuple[dict[str, Any], Any]:

@@ -64,6 +64,34 @@ def test_stacked_towers_train_exactly_like_lone_runs():
         assert a["history"]["val_loss"] == pytest.approx(b["history"]["val_loss"], rel=1e-4)
 
 
+def test_batches_fed_from_python_train_exactly_like_fit():
+    """The CPU feed (train_on_batch per batch, validation and test in batches) trains what `fit`
+    trains: the same data order and steps, so the same validation curves and test accuracy; and
+    it logs every tower's training loss as the sample-weighted epoch mean that a lone run logs
+    (fit's per-output loss trackers weigh a partial last batch like a full one)."""
+    splits = _synthetic_splits(n_train=100)  # a last, partial batch
+    plan = plan_runs(_tiny_study(training={"epochs": 2, "batch_size": 32, "learning_rate": 1e-3}))
+
+    def train(group, feed):
+        return [r for r, _ in train_group(group, splits, None,
+                                           levers.Levers("float32", len(group), False, 1, "t", feed=feed))]
+
+    def same(a, b, keys):
+        assert b["test"]["accuracy"] == pytest.approx(a["test"]["accuracy"], abs=1e-9)
+        for key in keys:
+            assert len(b["history"][key]) == 2
+            assert b["history"][key] == pytest.approx(a["history"][key], rel=1e-4, abs=1e-6), key
+
+    every = ("loss", "accuracy", "val_loss", "val_accuracy")
+    (fit_alone,), (batches_alone,) = train([plan[2]], "fit"), train([plan[2]], "batches")
+    same(fit_alone, batches_alone, every)
+    group = [plan[0], plan[3]]  # an MLP and a CNN stacked
+    for by_fit, by_batches, alone in zip(train(group, "fit"), train(group, "batches"),
+                                         [train([spec], "batches")[0] for spec in group]):
+        same(by_fit, by_batches, ("accuracy", "val_loss", "val_accuracy"))
+        same(alone, by_batches, every)
+
+
 def test_stacked_epoch_time_is_shared_by_flops():
     splits = _synthetic_splits()
     plan = plan_runs(_tiny_study())
@@ -100,6 +128,8 @@ def test_levers_follow_the_device(monkeypatch):
     assert gpu.max_towers > 1 and gpu.steps_per_execution > 1 and gpu.jit_compile is True
     cpu = levers.choose_for_device("cpu", "tensorflow", "float32")
     assert cpu.max_towers == 1 and cpu.jit_compile is False  # XLA made a small CNN 2× slower here
+    assert cpu.feed == "batches" and gpu.feed == "fit"  # fit's iterator idles a CPU core; spe needs fit
+    assert levers.choose_for_device("cpu", "jax", "float32").feed == "fit"
     monkeypatch.setattr(levers, "cpu_has_native_bf16", lambda: False)
     monkeypatch.setattr(levers, "accelerator", lambda: "cpu")
     assert levers.choose("auto").precision == "float32"
