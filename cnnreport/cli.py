@@ -30,33 +30,8 @@ def _default_backend() -> None:
 _default_backend()
 
 
-def _import_keras_quietly() -> None:
-    """Import Keras (and its backend) with the C++ runtime's start-up lines (absl, oneDNN) kept
-    off stderr: they are not the user's concern, and an error must stay one line. Should the
-    import fail, what it printed is shown after all."""
-    import tempfile
-
-    if "keras" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import keras  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-import logging  # noqa: E402
-
-logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes are not the user's concern
-
 from .errors import UserError  # noqa: E402
+from .quiet_keras import import_keras  # noqa: E402
 from .study import DEFAULT_STUDY, PROFILES, load_study, resolve_study_path  # noqa: E402
 
 Handler = Callable[[argparse.Namespace], int]
@@ -312,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
     try:
-        if args.command not in ("init", "check", "undeploy"):
-            _import_keras_quietly()
+        if args.command not in ("init", "check", "undeploy", "render"):  # render: only on a memo miss
+            import_keras()
         return args.handler(args)
     except UserError as exc:
         print(f"cnnreport: error: {exc}", file=sys.stderr, flush=True)

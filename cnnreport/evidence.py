@@ -7,18 +7,17 @@ nothing. `collect()` returns the figures and the context keys it adds to report.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from . import probes, prose, vis
+from . import memo, probes, prose, vis
 from .analysis import records_by_model
 from .data import Splits, pixel_permutation, shuffle_pixels
 from .runner import PERMUTATION_SEED
-from .store import write_json
+from .quiet_keras import import_keras
 from .stats import summarize
 from .study import Study
 
@@ -113,36 +112,36 @@ def baseline_facts(baseline: dict[str, Any], reference: dict[str, Any] | None, c
 
 # ------------------------------------------------------------------------------------- caching
 
-PROBE_CACHE_VERSION = 1  # bump when a probe's computation changes
-
-
 def cached(cache_dir: Path, name: str, run_ids: list[str], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """A probe's numbers, computed once per set of runs (runs are immutable under their id)."""
-    key = json.dumps([PROBE_CACHE_VERSION, name, sorted(run_ids)])
-    path = cache_dir / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        pass
-    value = compute()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    write_json(path, value)
-    return json.loads(path.read_text(encoding="utf-8"))  # what a cached render will see, exactly
+    return memo.json_value(cache_dir, name, sorted(run_ids), compute)
 
 
 # --------------------------------------------------------------------------------- models on disk
 
 
 def _load(runs_dir: Path, run_id: str) -> Any:
-    import keras
-
-    return keras.saving.load_model(runs_dir / run_id / "model.keras", compile=False)
+    return import_keras().saving.load_model(runs_dir / run_id / "model.keras", compile=False)
 
 
 def _conv_layer_names(model: Any) -> list[str]:
-    import keras
+    return [l.name for l in model.layers if isinstance(l, import_keras().layers.Conv2D)]
 
-    return [l.name for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+
+def first_layer_and_maps(models: dict[str, Any], image: np.ndarray) -> dict[str, np.ndarray]:
+    """For each model (name → loaded model, in order): its first conv layer's kernel, the names of
+    its conv layers and their outputs for one image — what the filter and feature-map figures show."""
+    keras = import_keras()
+    out: dict[str, np.ndarray] = {}
+    for i, m in enumerate(models.values()):
+        convs = _conv_layer_names(m)
+        out[f"kernel_{i}"] = np.asarray(m.get_layer(convs[0]).get_weights()[0], dtype=np.float32)
+        out[f"convs_{i}"] = np.asarray(convs)
+        sub = keras.Model(m.inputs, [m.get_layer(c).output for c in convs])
+        maps = sub.predict(image[None], verbose=0)
+        for j, o in enumerate(maps if isinstance(maps, (list, tuple)) else [maps]):
+            out[f"map_{i}_{j}"] = np.asarray(o, dtype=np.float32)[0]
+    return out
 
 
 # ------------------------------------------------------------------------------------ collect
@@ -150,9 +149,9 @@ def _conv_layer_names(model: Any) -> list[str]:
 
 def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records: list[dict[str, Any]],
             eda: dict[str, Any], runs_dir: Path, fig_dir: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """All extra figures and context keys (probes, visuals, baseline facts, prose, text_origin)."""
-    import keras
+    """All extra figures and context keys (probes, visuals, baseline facts, prose, text_origin).
 
+    Models are loaded only for what the memo (reports/<study>/cache/) does not hold yet."""
     figs: list[dict[str, str]] = []
     chance = 1.0 / splits.num_classes
     baseline = next(m for m in models if m["role"] == "baseline")
@@ -166,12 +165,13 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
     figs.append(vis.architecture_diagram(reference, input_shape, fig_dir, "arch_reference", "Reference CNN"))
 
     # Models: the first seed of each CNN (filters, feature maps); every seed of the baseline and
-    # the reference only when the translation probe is not cached yet.
-    first_seed = {m["name"]: _load(runs_dir, m["run_ids"][0]) for m in cnns if m["run_ids"]}
+    # the reference for the translation probe. Each is loaded only on a memo miss.
+    model_of = functools.lru_cache(maxsize=None)(lambda run_id: _load(runs_dir, run_id))
+    first_ids = {m["name"]: m["run_ids"][0] for m in cnns if m["run_ids"]}
     cache_dir = fig_dir.parent / "cache"
 
     def translation_now() -> dict[str, Any]:
-        loaded = {m["name"]: [_load(runs_dir, r) for r in m["run_ids"]] for m in (baseline, reference)}
+        loaded = {m["name"]: [model_of(r) for r in m["run_ids"]] for m in (baseline, reference)}
         return probes.translation(loaded, splits.x_test, splits.y_test)
 
     # Probes. Their inputs (finished runs, the test split) never change under a run id, so their
@@ -179,8 +179,8 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
     translation = cached(cache_dir, "translation", baseline["run_ids"] + reference["run_ids"], translation_now)
     figs.append(vis.translation_figure(translation, fig_dir))
     equivariance = cached(cache_dir, "equivariance", [reference["run_ids"][0], baseline["run_ids"][0]],
-                          lambda: probes.equivariance(first_seed[reference["name"]],
-                                                      _load(runs_dir, baseline["run_ids"][0]), splits.x_test))
+                          lambda: probes.equivariance(model_of(reference["run_ids"][0]),
+                                                      model_of(baseline["run_ids"][0]), splits.x_test))
     figs.append(vis.equivariance_figure(equivariance, fig_dir))
     perm_by_model = records_by_model(records, probe="permuted")
     permutation = probes.permutation(
@@ -198,18 +198,16 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
     figs.append(vis.weight_sharing_figure(sharing, fig_dir))
 
     # Visualisations: first-layer filters, feature maps, errors of the best model.
-    kernels = [(name, np.asarray(m.get_layer(_conv_layer_names(m)[0]).get_weights()[0]))
-               for name, m in first_seed.items()]
-    figs.append(vis.first_layer_filters(kernels, fig_dir))
     image = splits.x_test[FEATURE_MAP_IMAGE]
+    seen = memo.arrays(cache_dir, "first-layer-and-maps", [list(first_ids.values()), image],
+                       lambda: first_layer_and_maps({n: model_of(r) for n, r in first_ids.items()}, image))
+    kernels = [(name, seen[f"kernel_{i}"]) for i, name in enumerate(first_ids)]
+    figs.append(vis.first_layer_filters(kernels, fig_dir))
     feature_fig_ids = []
-    for i, (name, m) in enumerate(first_seed.items()):
-        convs = _conv_layer_names(m)
-        sub = keras.Model(m.inputs, [m.get_layer(c).output for c in convs])
-        outs = sub.predict(image[None], verbose=0)
-        outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    for i, name in enumerate(first_ids):
+        convs = [str(c) for c in seen[f"convs_{i}"]]
         fig_id = f"feature_maps_{i}"
-        figs.append(vis.feature_maps(image, [(name, [(c, np.asarray(o, dtype=np.float32)[0]) for c, o in zip(convs, outs)])],
+        figs.append(vis.feature_maps(image, [(name, [(c, seen[f"map_{i}_{j}"]) for j, c in enumerate(convs)])],
                                      fig_dir, fig_id, name))
         feature_fig_ids.append(fig_id)
 

@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from . import memo  # noqa: E402
+
 DPI = 160
 PALETTE = ["#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d5a97", "#30638e", "#a23e48"]
 STYLE = {
@@ -48,6 +50,7 @@ def _show(ax: Any, image: np.ndarray) -> None:
 # ------------------------------------------------------------------------------------------ data
 
 
+@memo.figure
 def sample_grid(x: np.ndarray, y: np.ndarray, class_names: list[str], out_dir: Path,
                 per_class: int = 8) -> dict[str, str]:
     """Several training images per class, one row a class (first images of each class)."""
@@ -72,6 +75,7 @@ def sample_grid(x: np.ndarray, y: np.ndarray, class_names: list[str], out_dir: P
                      f"Grid of sample training images, one row per class: {', '.join(class_names[:shown])}.")
 
 
+@memo.figure
 def class_distribution(counts: dict[str, list[int]], class_names: list[str], out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FULL_WIDTH, 2.6))
@@ -87,6 +91,7 @@ def class_distribution(counts: dict[str, list[int]], class_names: list[str], out
                      "Grouped bar chart of image counts per class for train, validation and test splits.")
 
 
+@memo.figure
 def image_dimensions(shape: list[int], original_sizes: list[list[int]], x_train: np.ndarray,
                      out_dir: Path) -> dict[str, str]:
     """Image size, honestly: for a fixed-size set, the mean and spread of every pixel position on
@@ -132,6 +137,7 @@ def image_dimensions(shape: list[int], original_sizes: list[list[int]], x_train:
                      f"Mean image and per-pixel standard deviation on the common {h}×{w} grid; {note}.")
 
 
+@memo.figure
 def preprocessing(image: np.ndarray, x_train: np.ndarray, out_dir: Path) -> dict[str, str]:
     """One image raw and scaled, and the pixel histogram after scaling."""
     scaled = image.astype(np.float32) / 255.0
@@ -174,6 +180,7 @@ def _band(ax: Any, curve: dict[str, list[float]], color: str, label: str, style:
     ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.18, lw=0)
 
 
+@memo.figure
 def training_curves(model: dict[str, Any], seed_histories: list[dict[str, list[float]]],
                     out_dir: Path, fig_id: str) -> dict[str, str]:
     """Loss and accuracy, train and validation: mean over seeds, ±1 std band, each seed faint."""
@@ -196,6 +203,7 @@ def training_curves(model: dict[str, Any], seed_histories: list[dict[str, list[f
                      f"Two line charts of loss and accuracy per epoch for {model['name']}, train and validation.")
 
 
+@memo.figure
 def variant_curves(models: list[dict[str, Any]], out_dir: Path,
                    seed_histories: dict[str, list[dict[str, list[float]]]] | None = None) -> dict[str, str]:
     """Validation accuracy and loss of every CNN of the experiment on the same axes: mean over
@@ -223,6 +231,7 @@ def variant_curves(models: list[dict[str, Any]], out_dir: Path,
                      "Line charts of validation accuracy and loss per epoch, one line per CNN variant.")
 
 
+@memo.figure
 def accuracy_bars(models: list[dict[str, Any]], num_classes: int, out_dir: Path) -> dict[str, str]:
     """Mean test accuracy with 95 % t-interval error bars, seeds as dots, chance as a line."""
     with plt.rc_context(STYLE):

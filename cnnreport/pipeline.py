@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import analysis, evidence, figures, rigour, rubric, store, vis
+from . import analysis, evidence, figures, memo, rigour, rubric, store, vis
 from .context import build_context
 from .data import Splits, describe, load_dataset, make_splits, permute_pixels
 from .report import render_html, render_pdf
@@ -69,8 +69,10 @@ def train(study: Study, ws: Workspace, echo: Echo = print) -> dict[str, int]:
 
 
 def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) -> dict[str, Any]:
-    """Rebuild reports/<study>/ from runs/ alone (plus the data set, for its figures)."""
+    """Rebuild reports/<study>/ from runs/ alone (plus the data set, for its figures). What depends
+    only on runs, data and code is reused from reports/<study>/cache/ (memo.py)."""
     t0 = time.perf_counter()
+    started_wall = time.time() - 1.0  # file times may be coarser than this clock
     plan = full_plan(study)
     records = store.load_runs(store.study_runs_dir(ws.runs_root, study.name), [r.run_id for r in plan])
     splits = ws.splits(study)
@@ -101,17 +103,18 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
                                         store.study_runs_dir(ws.runs_root, study.name), fig_dir)
     figs.extend(more_figs)
     figs = [vis.with_print_width(f, out, figures.DPI) for f in figs]
-    env = next((r["environment"] for r in records), environment())
+    env = records[0]["environment"] if records else environment()
     deployment = load_deployment(ws.runs_root, study.name, [r["run_id"] for r in records])
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
                             models=models, records=records, figures=figs, environment=env,
                             extra={**extra, "deployment": deployment})
-    rigour.attach(context, study, models, splits.input_shape, splits.num_classes)
+    rigour.attach(context, study, models, splits.input_shape, splits.num_classes, out / "cache")
     html_path = render_html(context, out / "report.html")
     # The rubric check reads the HTML just rendered (the PDF comes after), then joins the appendix.
     context["rubric"] = rubric.appendix(out, context, store.study_runs_dir(ws.runs_root, study.name))
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)
+    memo.prune(out / "cache", used_since=started_wall)  # entries of older code or vanished runs
     paths = {"html": html_path, "json": out / "report.json"}
     if pdf:
         paths["pdf"] = render_pdf(html_path, out / "report.pdf")

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from .errors import UserError
+from .quiet_keras import import_keras
 from .runner import plan_runs
 from .study import ModelSpec, Study, study_models
 
@@ -46,7 +47,7 @@ def show(value: Any) -> str:
 
 def layer_signature(model: Any) -> dict[str, tuple[str, dict[str, Any]]]:
     """Canonical layer name → (type, config without the name), in model order."""
-    import keras
+    keras = import_keras()
 
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for layer in model.layers:
@@ -118,7 +119,7 @@ def verify_study(study: Study, input_shape: tuple[int, int, int], num_classes: i
 
     Returns {controlled, differences, verification} for report.json's `experiment`.
     """
-    import keras
+    keras = import_keras()
 
     from .models import analyse, make_model
 

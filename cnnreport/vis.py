@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
+from . import memo
 from .figures import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt
 
 LAYER_COLORS = {"Rescaling": "#c9d6e2", "Conv2D": PALETTE[0], "MaxPooling2D": PALETTE[3],
@@ -46,6 +47,7 @@ def _block_label(layer: dict[str, Any]) -> str:
             "Dense": "dense" if layer["name"] != "classifier" else "softmax"}.get(t, t)
 
 
+@memo.figure
 def architecture_diagram(model: dict[str, Any], input_shape: Sequence[int], out_dir: Path,
                          fig_id: str, title: str) -> dict[str, str]:
     """Left-to-right blocks, one per layer: height ∝ spatial size, colour = layer type,
@@ -97,6 +99,7 @@ def _normalise(w: np.ndarray) -> np.ndarray:
     return (w - lo) / (hi - lo) if hi > lo else np.zeros_like(w)
 
 
+@memo.figure
 def first_layer_filters(kernels: list[tuple[str, np.ndarray]], out_dir: Path,
                         max_filters: int = 16) -> dict[str, str]:
     """First-layer kernels of each CNN (one row per model): grey for one input channel, colour
@@ -129,6 +132,7 @@ def first_layer_filters(kernels: list[tuple[str, np.ndarray]], out_dir: Path,
                      "edge- and blob-like patterns.")
 
 
+@memo.figure
 def feature_maps(image: np.ndarray, maps: list[tuple[str, list[tuple[str, np.ndarray]]]],
                  out_dir: Path, fig_id: str, model_name: str, channels: int = 8) -> dict[str, str]:
     """One test image through every conv layer of one model: a row per layer, first channels."""
@@ -164,6 +168,7 @@ def feature_maps(image: np.ndarray, maps: list[tuple[str, list[tuple[str, np.nda
 # ---------------------------------------------------------------------------------- errors
 
 
+@memo.figure
 def confusion(matrix: np.ndarray, per_class: list[dict[str, Any]], class_names: list[str],
               model_name: str, n_seeds: int, out_dir: Path) -> dict[str, str]:
     """Row-normalised confusion matrix (pooled over seeds) and per-class accuracy (mean ± std)."""
@@ -201,6 +206,7 @@ def confusion(matrix: np.ndarray, per_class: list[dict[str, Any]], class_names: 
                      f"Confusion matrix heat map and per-class accuracy bars for {model_name}.")
 
 
+@memo.figure
 def misclassified(x: np.ndarray, y: np.ndarray, pred: np.ndarray, class_names: list[str],
                   model_name: str, out_dir: Path, n: int = 24) -> dict[str, str]:
     """A grid of misclassified test images labelled 'true → predicted'."""
@@ -226,6 +232,7 @@ def misclassified(x: np.ndarray, y: np.ndarray, pred: np.ndarray, class_names: l
 # ------------------------------------------------------------------------------------- probes
 
 
+@memo.figure
 def translation_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
     shifts = result["shifts"]
     with plt.rc_context(STYLE):
@@ -247,6 +254,7 @@ def translation_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
                      "reference CNN.")
 
 
+@memo.figure
 def equivariance_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.6))
@@ -273,6 +281,7 @@ def equivariance_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]
                      "layer output changes by a large fraction under the same shifts.")
 
 
+@memo.figure
 def permutation_figure(result: dict[str, Any], example: np.ndarray, permuted: np.ndarray,
                        out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
@@ -308,6 +317,7 @@ def permutation_figure(result: dict[str, Any], example: np.ndarray, permuted: np
                      "versus permuted pixels for the MLP and the CNN.")
 
 
+@memo.figure
 def weight_sharing_figure(rows: list[dict[str, Any]], out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.4))
