@@ -108,7 +108,7 @@ def naive_worker(args: argparse.Namespace) -> dict[str, Any]:
 
 def cnnreport_worker(args: argparse.Namespace) -> dict[str, Any]:
     from . import levers
-    from .runner import groups_of, save_run, train_group
+    from .runner import ProgramCache, groups_of, save_run, train_group
 
     study, splits = _load(args)
     plan = _plan(study, args.seeds_limit)
@@ -116,8 +116,9 @@ def cnnreport_worker(args: argparse.Namespace) -> dict[str, Any]:
     results = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
+        programs = ProgramCache()
         for group in groups_of(plan, lv.max_towers):
-            for record, model in train_group(group, splits, None, lv):
+            for record, model in train_group(group, splits, None, lv, programs):
                 save_run(Path(tmp), record, model)
                 results.append({"model": record["model"]["name"], "seed": record["seed"],
                                 "test_accuracy": record["test"]["accuracy"]})

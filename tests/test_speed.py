@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from cnnreport import bench, levers
+from cnnreport import bench, levers, runner
 from cnnreport.data import Splits
 from cnnreport.runner import epoch_order, groups_of, plan_runs, train_group
 from cnnreport.study import study_from_dict
@@ -90,6 +90,30 @@ def test_batches_fed_from_python_train_exactly_like_fit():
                                          [train([spec], "batches")[0] for spec in group]):
         same(by_fit, by_batches, ("accuracy", "val_loss", "val_accuracy"))
         same(alone, by_batches, every)
+
+
+def test_a_reused_program_trains_exactly_like_a_new_one():
+    """ProgramCache: the next seed of the same models reuses the compiled program, reset to what
+    a fresh build with that seed starts from (weights, dropout seed state, optimizer state)."""
+    splits = _synthetic_splits(n_train=100)
+    plan = plan_runs(_tiny_study(  # mlp ×3, cnn 1×1 ×3, cnn 3×3 ×3, with dropout: its seed state too
+        seeds=[0, 1, 2], baseline={"hidden": [32], "dropout": 0.5},
+        cnn={"dense": [16], "dropout": 0.5, "blocks": [{"filters": 4, "kernel_size": 3}]}))
+    by_model = {}
+    for spec in plan:
+        by_model.setdefault(spec.model.name, []).append(spec)
+    mlp, cnn = by_model["mlp"], next(v for k, v in by_model.items() if k != "mlp")
+    for groups, towers in (([[s] for s in mlp + cnn], 1), ([[a, b] for a, b in zip(mlp, cnn)], 2)):
+        lv = levers.Levers("float32", towers, False, 1, "t", feed="batches")
+        programs = runner.ProgramCache()
+        reused = [r for g in groups for r, _ in train_group(g, splits, None, lv, programs)]
+        fresh = [r for g in groups for r, _ in train_group(g, splits, None, lv)]
+        for a, b in zip(fresh, reused):
+            assert a["run_id"] == b["run_id"]
+            assert b["test"]["accuracy"] == a["test"]["accuracy"]
+            for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+                assert b["history"][key] == pytest.approx(a["history"][key], rel=1e-6, abs=1e-7), key
+        assert len({r["history"]["loss"][0] for r in reused}) == len(reused)  # seeds really differ
 
 
 def test_stacked_epoch_time_is_shared_by_flops():
