@@ -393,7 +393,7 @@ def fit_epoch_by_batches(program: Any, x: np.ndarray, y: np.ndarray, orders: lis
     x_val, y_val = val
     n_val = len(y_val if single else next(iter(y_val.values())))
     val_sums: dict[str, float] = {}
-    step = max(batch_size, 512)  # inference only: a larger batch changes nothing but speed
+    step = inference_batch(n_val)
     for start in range(0, n_val, step):
         cut = (lambda a: a[start:start + step]) if single else (lambda a: {k: v[start:start + step] for k, v in a.items()})
         logs = program.test_on_batch(cut(x_val), cut(y_val), return_dict=True)
@@ -404,8 +404,17 @@ def fit_epoch_by_batches(program: Any, x: np.ndarray, y: np.ndarray, orders: lis
     return out
 
 
-def predict_in_batches(model: Any, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+def inference_batch(n: int, target: int = 512) -> int:
+    """A batch size for inference near `target` that divides n when one does (2,000 → 500,
+    10,000 → 500): every batch then has one shape, so the step is traced once, not twice.
+    Inference results do not depend on the batch size."""
+    divisors = [d for d in range(target // 2, 2 * target + 1) if n % d == 0]
+    return min(divisors, key=lambda d: abs(d - target)) if divisors else target
+
+
+def predict_in_batches(model: Any, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
     """`model.predict` without Keras's iterator (see fit_epoch_by_batches for why)."""
+    batch_size = batch_size or inference_batch(len(x))
     parts = [np.asarray(model.predict_on_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0,))
 

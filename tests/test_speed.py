@@ -116,6 +116,15 @@ def test_a_reused_program_trains_exactly_like_a_new_one():
         assert len({r["history"]["loss"][0] for r in reused}) == len(reused)  # seeds really differ
 
 
+def test_inference_batch_divides_the_split_when_it_can():
+    assert runner.inference_batch(2000) == 500 and runner.inference_batch(10000) == 500
+    assert runner.inference_batch(5000) == 500 and runner.inference_batch(512) == 512
+    assert runner.inference_batch(1031) == 512  # a prime: no divisor near 512, the target
+    for n in (40, 600, 6000, 45000, 9999):
+        b = runner.inference_batch(n)
+        assert 256 <= b <= 1024
+
+
 def test_stacked_epoch_time_is_shared_by_flops():
     splits = _synthetic_splits()
     plan = plan_runs(_tiny_study())
