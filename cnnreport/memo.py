@@ -117,7 +117,7 @@ def arrays(cache_dir: Path, name: str, key: Any, compute: Callable[[], dict[str,
         pass
     value = {k: np.asarray(v) for k, v in compute().items()}
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.npz")  # np.savez keeps a .npz name as is
     np.savez(tmp, **value)
     tmp.replace(path)  # atomic: a killed render leaves no half-written entry
     return value
