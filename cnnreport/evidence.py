@@ -125,7 +125,8 @@ def _load(runs_dir: Path, run_id: str) -> Any:
 
 
 def _conv_layer_names(model: Any) -> list[str]:
-    return [l.name for l in model.layers if isinstance(l, import_keras().layers.Conv2D)]
+    conv2d = import_keras().layers.Conv2D
+    return [l.name for l in model.layers if isinstance(l, conv2d)]
 
 
 def first_layer_and_maps(models: dict[str, Any], image: np.ndarray) -> dict[str, np.ndarray]:
@@ -168,7 +169,7 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
     # the reference for the translation probe. Each is loaded only on a memo miss.
     model_of = functools.lru_cache(maxsize=None)(lambda run_id: _load(runs_dir, run_id))
     first_ids = {m["name"]: m["run_ids"][0] for m in cnns if m["run_ids"]}
-    cache_dir = fig_dir.parent / "cache"
+    cache_dir = memo.cache_dir(fig_dir.parent)
 
     def translation_now() -> dict[str, Any]:
         loaded = {m["name"]: [model_of(r) for r in m["run_ids"]] for m in (baseline, reference)}

@@ -27,6 +27,11 @@ from .store import write_json
 PACKAGE = Path(__file__).resolve().parent
 
 
+def cache_dir(report_dir: Path) -> Path:
+    """Where a report's memo lives: reports/<study>/cache/."""
+    return report_dir / "cache"
+
+
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """The package's Python source and the drawing library's version: what turns inputs into output."""
@@ -142,15 +147,14 @@ def figure(draw: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]
         bound.apply_defaults()
         out_dir = Path(bound.arguments["out_dir"])
         inputs = {k: v for k, v in bound.arguments.items() if k != "out_dir"}
-        cache_dir = out_dir.parent / "cache"
-        record_path = cache_dir / f"figure-{draw.__name__}-{digest(draw.__qualname__, inputs)}.json"
+        record_path = cache_dir(out_dir.parent) / f"figure-{draw.__name__}-{digest(draw.__qualname__, inputs)}.json"
         record = _read_json(record_path)
         if record is not None and "entry" in record:
             png = out_dir.parent / record["entry"]["file"]
             if _file_sha(png) == record["sha256"]:
                 return record["entry"]
         entry = draw(*args, **kwargs)
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        record_path.parent.mkdir(parents=True, exist_ok=True)
         write_json(record_path, {"entry": entry, "sha256": _file_sha(out_dir.parent / entry["file"])})
         return entry
 

@@ -108,13 +108,13 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,
                             models=models, records=records, figures=figs, environment=env,
                             extra={**extra, "deployment": deployment})
-    rigour.attach(context, study, models, splits.input_shape, splits.num_classes, out / "cache")
+    rigour.attach(context, study, models, splits.input_shape, splits.num_classes, memo.cache_dir(out))
     html_path = render_html(context, out / "report.html")
     # The rubric check reads the HTML just rendered (the PDF comes after), then joins the appendix.
     context["rubric"] = rubric.appendix(out, context, store.study_runs_dir(ws.runs_root, study.name))
     html_path = render_html(context, out / "report.html")
     write_json(out / "report.json", context)
-    memo.prune(out / "cache", used_since=started_wall)  # entries of older code or vanished runs
+    memo.prune(memo.cache_dir(out), used_since=started_wall)  # entries of older code or vanished runs
     paths = {"html": html_path, "json": out / "report.json"}
     if pdf:
         paths["pdf"] = render_pdf(html_path, out / "report.pdf")

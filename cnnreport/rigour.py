@@ -16,19 +16,16 @@ from .verify import verify_study
 
 
 def attach(context: dict[str, Any], study: Study, models: list[dict[str, Any]],
-           input_shape: tuple[int, int, int], num_classes: int, cache_dir: Path | None = None) -> dict[str, Any]:
+           input_shape: tuple[int, int, int], num_classes: int, cache_dir: Path) -> dict[str, Any]:
     """Fill report.json's experiment.{controlled, differences, verification, table},
     `comparisons` and `checklist` in place; raises UserError if the experiment is not controlled.
 
-    The verification builds every CNN; with `cache_dir` it is done once per design (the study
+    The verification builds every CNN; it is memoised in `cache_dir` once per design (the study
     without its prose), so a re-render after editing text needs no Keras."""
     experiment = context["experiment"]
-    verify = lambda: verify_study(study, input_shape, num_classes)  # noqa: E731
-    if cache_dir is None:
-        experiment.update(verify())
-    else:
-        design = study.model_dump(mode="json", exclude={"text", "title", "author", "source", "profile"})
-        experiment.update(memo.json_value(cache_dir, "verification", [design, list(input_shape), num_classes], verify))
+    design = study.model_dump(mode="json", exclude={"text", "title", "author", "source", "profile"})
+    experiment.update(memo.json_value(cache_dir, "verification", [design, list(input_shape), num_classes],
+                                      lambda: verify_study(study, input_shape, num_classes)))
     comparisons = build_comparisons(models)
     experiment["table"] = results_rows(models, comparisons)
     context["comparisons"] = comparisons

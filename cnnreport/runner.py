@@ -14,7 +14,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -306,7 +306,7 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
             t0 = time.perf_counter()
             if lv.feed == "batches":
                 logs = fit_epoch_by_batches(program, x_train, y_train, orders, keys,
-                                            first.training.batch_size, val_feed)
+                                            first.training.batch_size, (x_val, y_val))
             else:
                 h = program.fit(feed(x_train, orders), feed(y_train, orders),
                                 validation_data=val_feed, batch_size=first.training.batch_size,
@@ -369,39 +369,36 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
 
 
 def fit_epoch_by_batches(program: Any, x: np.ndarray, y: np.ndarray, orders: list[np.ndarray],
-                         keys: list[str], batch_size: int, val: tuple[Any, Any]) -> dict[str, float]:
+                         keys: list[str], batch_size: int, val: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
     """One epoch as `fit` would log it (batch-size-weighted means of the training metrics, then
     the validation metrics), driven batch by batch from Python.
 
     Why: with TensorFlow on a CPU, `fit`'s tf.data iterator sometimes leaves oneDNN on one
     thread for a whole epoch (half the cores idle, the epoch twice as long); batches handed to
     `train_on_batch` keep both cores busy (bench/README.md)."""
-    n = len(y)
-    single = len(keys) == 1
+    def batch(a: np.ndarray, idx: list[Any]) -> Any:  # one index (array or slice) per tower
+        return a[idx[0]] if len(keys) == 1 else {k: a[i] for k, i in zip(keys, idx)}
 
-    def batch(a: np.ndarray, idx: list[np.ndarray]) -> Any:
-        return a[idx[0]] if single else {k: a[i] for k, i in zip(keys, idx)}
+    train = _weighted_means(
+        (program.train_on_batch(batch(x, idx), batch(y, idx), return_dict=True), len(idx[0]))
+        for idx in ([o[s:s + batch_size] for o in orders] for s in range(0, len(y), batch_size)))
+    x_val, y_val = val
+    step = inference_batch(len(y_val))
+    validation = _weighted_means(
+        (program.test_on_batch(batch(x_val, idx), batch(y_val, idx), return_dict=True), len(y_val[idx[0]]))
+        for idx in ([slice(s, s + step)] * len(keys) for s in range(0, len(y_val), step)))
+    return {**train, **{f"val_{k}": v for k, v in validation.items()}}
 
+
+def _weighted_means(steps: Iterable[tuple[dict[str, Any], int]]) -> dict[str, float]:
+    """Each metric's mean over (logs, batch size) pairs, weighted by batch size."""
     sums: dict[str, float] = {}
-    for start in range(0, n, batch_size):
-        idx = [o[start:start + batch_size] for o in orders]
-        logs = program.train_on_batch(batch(x, idx), batch(y, idx), return_dict=True)
-        weight = len(idx[0])
+    total = 0
+    for logs, weight in steps:
+        total += weight
         for k, v in logs.items():
             sums[k] = sums.get(k, 0.0) + float(v) * weight
-    out = {k: v / n for k, v in sums.items()}
-    x_val, y_val = val
-    n_val = len(y_val if single else next(iter(y_val.values())))
-    val_sums: dict[str, float] = {}
-    step = inference_batch(n_val)
-    for start in range(0, n_val, step):
-        cut = (lambda a: a[start:start + step]) if single else (lambda a: {k: v[start:start + step] for k, v in a.items()})
-        logs = program.test_on_batch(cut(x_val), cut(y_val), return_dict=True)
-        weight = min(step, n_val - start)
-        for k, v in logs.items():
-            val_sums[k] = val_sums.get(k, 0.0) + float(v) * weight
-    out.update({f"val_{k}": v / n_val for k, v in val_sums.items()})
-    return out
+    return {k: v / total for k, v in sums.items()}
 
 
 def inference_batch(n: int, target: int = 512) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,8 +36,8 @@ def test_course_rubric_adds_up_and_binds_every_item() -> None:
     assert "Controlled experiment with 4+ variants on the same plot" in lists["deliverables"]
 
 
-def mutated(path: list[Any], value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(RAW)
+def _edit(raw: dict[str, Any], path: Sequence[Any], value: Any) -> None:
+    """Set raw[path] = value in place; value KeyError deletes the key."""
     cur = raw
     for key in path[:-1]:
         cur = cur[key]
@@ -45,6 +45,11 @@ def mutated(path: list[Any], value: Any) -> dict[str, Any]:
         del cur[path[-1]]
     else:
         cur[path[-1]] = value
+
+
+def mutated(path: list[Any], value: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(RAW)
+    _edit(raw, path, value)
     return raw
 
 
@@ -115,14 +120,8 @@ PATHS = _paths(RAW)
 def test_fuzz_mutated_rubric_loads_or_names_the_problem(edits: list[tuple[tuple, Any]]) -> None:
     raw = copy.deepcopy(RAW)
     for path, value in edits:
-        cur = raw
         try:
-            for key in path[:-1]:
-                cur = cur[key]
-            if value is KeyError:
-                del cur[path[-1]]
-            else:
-                cur[path[-1]] = value
+            _edit(raw, path, value)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier edit removed the path
     try:
