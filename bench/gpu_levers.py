@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from cnnreport import levers
+from cnnreport.train import levers
 from cnnreport.bench import synthetic_cifar10
-from cnnreport.runner import plan_runs, train_group
-from cnnreport.study import load_study
+from cnnreport.train.plan import plan_runs
+from cnnreport.train.engine import train_group
+from cnnreport.study.loading import load_study
 
 CONFIGS = {
     "float32, numpy feed, 1 step/exec": dict(precision="float32", data_on_device=False, steps_per_execution=1),

@@ -27,7 +27,7 @@ ACCURACY_TOLERANCE = 0.005  # speed must not cost accuracy: means within 0.5 poi
 def synthetic_like(splits: Any, seed: int = 0) -> Any:
     """Random images of the data set's exact shapes and class count, for speed only (a GPU machine
     without the real data). Accuracy on them means nothing."""
-    from .data import Splits
+    from cnnreport.data.splits import Splits
 
     rng = np.random.default_rng(seed)
 
@@ -41,7 +41,8 @@ def synthetic_like(splits: Any, seed: int = 0) -> Any:
 
 
 def synthetic_cifar10(n_train: int = 45000, n_val: int = 5000, n_test: int = 10000) -> Any:
-    from .data import CIFAR10_CLASSES, Splits
+    from cnnreport.data.sources import CIFAR10_CLASSES
+    from cnnreport.data.splits import Splits
 
     rng = np.random.default_rng(0)
     shape = (32, 32, 3)
@@ -54,8 +55,9 @@ def synthetic_cifar10(n_train: int = 45000, n_val: int = 5000, n_test: int = 100
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
-    from .data import load_dataset, make_splits
-    from .study import load_study
+    from cnnreport.data.sources import load_dataset
+    from cnnreport.data.splits import make_splits
+    from cnnreport.study.loading import load_study
 
     study = load_study(args.study, args.profile)
     if args.synthetic:
@@ -73,7 +75,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _plan(study: Any, limit: int | None) -> list[Any]:
-    from .runner import plan_runs
+    from cnnreport.train.plan import plan_runs
 
     plan = plan_runs(study)
     if limit:  # the first `limit` seeds of every model
@@ -85,7 +87,7 @@ def _plan(study: Any, limit: int | None) -> list[Any]:
 def naive_worker(args: argparse.Namespace) -> dict[str, Any]:
     import keras
 
-    from .models import make_model
+    from cnnreport.train.models import make_model
 
     keras.config.set_dtype_policy("float32")
     study, splits = _load(args)
@@ -107,8 +109,9 @@ def naive_worker(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cnnreport_worker(args: argparse.Namespace) -> dict[str, Any]:
-    from . import levers
-    from .runner import ProgramCache, groups_of, save_run, train_group
+    from cnnreport.train import levers
+    from cnnreport.train.engine import ProgramCache, train_group
+    from cnnreport.train.runner import groups_of, save_run
 
     study, splits = _load(args)
     plan = _plan(study, args.seeds_limit)

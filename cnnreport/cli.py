@@ -6,33 +6,17 @@ Exit codes: 0 success; 1 the job ran but a check failed; 2 bad input (one line, 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Callable
 
-# Quiet TensorFlow's C++ start-up chatter before anything imports it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from cnnreport.backend import choose_default_backend, import_keras
+from cnnreport.errors import UserError
+from cnnreport.study.loading import load_study, resolve_study_path
+from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
 
-
-def _default_backend() -> None:
-    """TensorFlow where it is installed (faster on a CPU, needed for the SavedModel export); JAX
-    where it is absent (a GPU machine may have JAX with CUDA and no TensorFlow)."""
-    import importlib.util
-
-    if "KERAS_BACKEND" in os.environ:
-        return
-    if importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax") is not None:
-        os.environ["KERAS_BACKEND"] = "jax"
-
-
-_default_backend()
-
-
-from .errors import UserError  # noqa: E402
-from .quiet_keras import import_keras  # noqa: E402
-from .study import DEFAULT_STUDY, PROFILES, load_study, resolve_study_path  # noqa: E402
+choose_default_backend()  # before anything imports Keras
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -42,7 +26,7 @@ def _echo(msg: str) -> None:
 
 
 def _workspace(args: argparse.Namespace):
-    from .pipeline import Workspace
+    from cnnreport.pipeline import Workspace
 
     return Workspace(runs_root=Path(args.runs_dir), reports_root=Path(args.reports_dir),
                      data_dir=Path(args.data_dir) if args.data_dir else None)
@@ -53,7 +37,7 @@ def _study(args: argparse.Namespace):
     study's last training (so `render` after `make report` finds the quick runs), else full."""
     profile = args.profile
     if profile is None:
-        from . import store
+        from cnnreport.train import store
 
         name = load_study(args.study, None).name
         last = store.last_profile(store.study_runs_dir(args.runs_dir, name))
@@ -68,14 +52,14 @@ def _study(args: argparse.Namespace):
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.backend == "sagemaker":
-        from .aws import train_sagemaker
+        from cnnreport.deploy.training_jobs import train_sagemaker
 
         counts = train_sagemaker(_study(args), _workspace(args), args.region, args.role,
                                  args.instance_type, args.max_parallel, args.bucket, echo=_echo)
         _echo(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
               + (f", {counts['failed']} failed" if counts["failed"] else ""))
         return 1 if counts["failed"] else 0
-    from .pipeline import train
+    from cnnreport.pipeline import train
 
     counts = train(_study(args), _workspace(args), _echo)
     _echo(f"trained {counts['trained']} runs, {counts['skipped']} already done"
@@ -84,14 +68,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .endpoint import serve
+    from cnnreport.deploy.server import serve
 
     serve(_study(args), _workspace(args), args.model, args.seed, args.host, args.port, args.max_body, _echo)
     return 0
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from .aws import deploy, describe_plan, plan_deploy
+    from cnnreport.deploy.endpoints import deploy, describe_plan, plan_deploy
 
     plan = plan_deploy(_study(args), _workspace(args), args.model, args.seed, args.region,
                        args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run)
@@ -102,14 +86,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_undeploy(args: argparse.Namespace) -> int:
-    from .aws import undeploy
+    from cnnreport.deploy.endpoints import undeploy
 
     undeploy(args.endpoint, args.region, _echo)
     return 0
 
 
 def cmd_endpoint_test(args: argparse.Namespace) -> int:
-    from .transcript import endpoint_test
+    from cnnreport.deploy.endpoint_test import endpoint_test
 
     t = endpoint_test(_study(args), _workspace(args), args.endpoint, args.local, args.n,
                       args.model, args.seed, args.region, _echo)
@@ -117,14 +101,14 @@ def cmd_endpoint_test(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .pipeline import render
+    from cnnreport.pipeline import render
 
     render(_study(args), _workspace(args), _echo, pdf=not args.no_pdf)
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .pipeline import render, train
+    from cnnreport.pipeline import render, train
 
     study, ws = _study(args), _workspace(args)
     train(study, ws, _echo)
@@ -133,7 +117,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check_cli import run_check
+    from cnnreport.rubric.grading import run_check
 
     return run_check(args, _echo)
 
@@ -150,7 +134,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import ACCURACY_TOLERANCE, format_report, run_bench
+    from cnnreport.bench import ACCURACY_TOLERANCE, format_report, run_bench
 
     load_study(args.study, args.profile)  # bad input fails here, before minutes of training
     ways = (args.only,) if args.only else ("naive", "cnnreport")

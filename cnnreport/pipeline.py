@@ -6,52 +6,33 @@ Rendering never trains; training never renders. `build` is train then render.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import analysis, evidence, figures, memo, rigour, rubric, store, vis
-from .context import build_context
-from .data import Splits, describe, load_dataset, make_splits, permute_pixels
-from .report import render_html, render_pdf
-from .transcript import load_deployment  # the endpoint test's transcript, when one was run
-from .runner import PERMUTATION_SEED, RunSpec, environment, plan_runs, run_plan
-from .study import Study, study_models
-from .verify import verify_study
-from .store import write_json
+from cnnreport.data.eda import describe, eda_extras
+from cnnreport.data.splits import Splits, permute_pixels
+from cnnreport.deploy.endpoint_test import load_deployment
+from cnnreport.files import write_json
+from cnnreport.report import cache as memo
+from cnnreport.report import evidence, rigour
+from cnnreport.report.context import build_context
+from cnnreport.report.figures import data as data_figures
+from cnnreport.report.figures import style
+from cnnreport.report.figures import training as training_figures
+from cnnreport.report.html import render_html
+from cnnreport.report.pdf import render_pdf
+from cnnreport.results import summaries as analysis
+from cnnreport.results.verification import verify_study
+from cnnreport.rubric import scoring as rubric
+from cnnreport.study.models import study_models
+from cnnreport.study.schema import Study
+from cnnreport.train import store
+from cnnreport.train.environment import environment
+from cnnreport.train.plan import PERMUTATION_SEED, RunSpec, full_plan
+from cnnreport.train.runner import run_plan
+from cnnreport.train.workspace import Workspace
 
 Echo = Callable[[str], None]
-
-
-@dataclass
-class Workspace:
-    """Where things live: runs/ and reports/ roots, and an optional local data folder."""
-
-    runs_root: Path = Path("runs")
-    reports_root: Path = Path("reports")
-    data_dir: Path | None = None
-    _splits: dict[str, Splits] = field(default_factory=dict)
-
-    def splits(self, study: Study) -> Splits:
-        key = study.data.model_dump_json()
-        if key not in self._splits:
-            self._splits[key] = make_splits(load_dataset(study.data, self.data_dir), study.data)
-        return self._splits[key]
-
-    def report_dir(self, study: Study) -> Path:
-        return self.reports_root / study.name
-
-
-def full_plan(study: Study) -> list[RunSpec]:
-    """All runs the report needs: the study's plan, then the locality probe's runs.
-
-    The probe retrains the baseline and the reference CNN on pixels shuffled by one fixed
-    permutation, over the same seeds, through the same run store and cache.
-    """
-    plan = plan_runs(study)
-    probe = [RunSpec(r.study, r.model, r.seed, r.training, r.data, probe="permuted")
-             for r in plan if r.model.role in ("baseline", "reference")]
-    return plan + probe
 
 
 def train(study: Study, ws: Workspace, echo: Echo = print) -> dict[str, int]:
@@ -82,27 +63,27 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
 
     models = analysis.summarize_models(study_models(study), records)
     eda = describe(splits)
-    eda.update(evidence.eda_extras(splits, eda))
+    eda.update(eda_extras(splits, eda))
     by_model = analysis.records_by_model(records)
     figs = [
-        figures.sample_grid(splits.x_train, splits.y_train, splits.class_names, fig_dir),
-        figures.class_distribution(eda["class_counts"], splits.class_names, fig_dir),
-        figures.image_dimensions(eda["image_shape"], eda["original_sizes"], splits.x_train, fig_dir),
-        figures.preprocessing(splits.x_train[0], splits.x_train, fig_dir),
+        data_figures.sample_grid(splits.x_train, splits.y_train, splits.class_names, fig_dir),
+        data_figures.class_distribution(eda["class_counts"], splits.class_names, fig_dir),
+        data_figures.image_dimensions(eda["image_shape"], eda["original_sizes"], splits.x_train, fig_dir),
+        data_figures.preprocessing(splits.x_train[0], splits.x_train, fig_dir),
     ]
     for m in models:
         if m["role"] in ("baseline", "reference"):
             fig_id = "curves_baseline" if m["role"] == "baseline" else "curves_reference"
-            figs.append(figures.training_curves(m, [r["history"] for r in by_model.get(m["name"], [])],
+            figs.append(training_figures.training_curves(m, [r["history"] for r in by_model.get(m["name"], [])],
                                                 fig_dir, fig_id))
-    figs.append(figures.variant_curves(models, fig_dir, {
+    figs.append(training_figures.variant_curves(models, fig_dir, {
         name: [r["history"] for r in runs] for name, runs in by_model.items()}))
-    figs.append(figures.accuracy_bars(models, splits.num_classes, fig_dir))
+    figs.append(training_figures.accuracy_bars(models, splits.num_classes, fig_dir))
 
     more_figs, extra = evidence.collect(study, splits, models, records, eda,
                                         store.study_runs_dir(ws.runs_root, study.name), fig_dir)
     figs.extend(more_figs)
-    figs = [vis.with_print_width(f, out, figures.DPI) for f in figs]
+    figs = [style.with_print_width(f, out, style.DPI) for f in figs]
     env = records[0]["environment"] if records else environment()
     deployment = load_deployment(ws.runs_root, study.name, [r["run_id"] for r in records])
     context = build_context(study=study, study_file=Path(study.source), dataset=eda,

@@ -6,7 +6,7 @@ The container gives us (SageMaker's training toolkit conventions):
   SM_HPS                JSON of the hyperparameters: study (the validated study as JSON),
                         model (its name), seed, run_id (what the caller expects to get back)
 
-It trains through the same code as a local build (cnnreport.runner.train_run) and writes
+It trains through the same code as a local build (cnnreport.train.engine.train_run) and writes
   $SM_MODEL_DIR/runs/<run-id>/    the run record, exactly as the local run store holds it
   $SM_MODEL_DIR/<model>/1/        a TensorFlow Serving SavedModel of the trained model
 """
@@ -18,17 +18,15 @@ import os
 import sys
 from pathlib import Path
 
-# The job runs `python sagemaker/train.py` from the uploaded source folder: make its cnnreport/
-# importable (and never this folder, which is not the SageMaker SDK).
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(ROOT))
-
-from cnnreport.endpoint import export_savedmodel, tfs_name  # noqa: E402
-from cnnreport.errors import UserError  # noqa: E402
-from cnnreport.pipeline import Workspace  # noqa: E402
-from cnnreport.runner import RunSpec, plan_runs, save_run, train_run  # noqa: E402
-from cnnreport.study import Study  # noqa: E402
+# The job runs `python train.py` in the staged source folder, which holds cnnreport/ beside
+# this script (deploy/training_jobs.stage_source), so the package imports as it is.
+from cnnreport.deploy.artifact import export_savedmodel, tfs_name
+from cnnreport.errors import UserError
+from cnnreport.study.schema import Study
+from cnnreport.train.engine import train_run
+from cnnreport.train.plan import RunSpec, plan_runs
+from cnnreport.train.runner import save_run
+from cnnreport.train.workspace import Workspace
 
 
 def read_hps() -> dict:

@@ -20,7 +20,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cnnreport import cli, data  # noqa: E402
+from cnnreport import cli  # noqa: E402
+from cnnreport.data import sources as data  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

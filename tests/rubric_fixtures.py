@@ -77,9 +77,9 @@ interpretation = """{INTERPRETATION}"""
 
 def build_tiny(root: Path) -> Path:
     """Train and render the tiny study under root/ (runs/ and reports/); returns the report folder."""
-    from cnnreport.data import system_copy
+    from cnnreport.data.sources import system_copy
     from cnnreport.pipeline import Workspace, render, train
-    from cnnreport.study import load_study
+    from cnnreport.study.loading import load_study
 
     if system_copy("fashion_mnist") is None:
         pytest.skip("needs the packaged Fashion-MNIST (Debian dataset-fashion-mnist)")
@@ -100,8 +100,9 @@ def copy_report(report: Path, dest: Path) -> Path:
 
 def edit_json(folder: Path, edit: Any, rerender: bool = True) -> dict[str, Any]:
     """Apply edit(report) to report.json and re-render HTML and PDF from it, as cnnreport would."""
-    from cnnreport.report import render_html, render_pdf
-    from cnnreport.store import write_json
+    from cnnreport.report.html import render_html
+    from cnnreport.report.pdf import render_pdf
+    from cnnreport.files import write_json
 
     data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
     edit(data)

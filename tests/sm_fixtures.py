@@ -50,7 +50,7 @@ def write_folder(root: Path, per_class: int = 12) -> Path:
 
 
 def make_study(tmp: Path):
-    from cnnreport.study import load_study
+    from cnnreport.study.loading import load_study
 
     data = write_folder(tmp / "data")
     path = tmp / "tiny.toml"

@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from cnnreport import aws
+from cnnreport.deploy import aws_session, endpoints, training_jobs
 from cnnreport.errors import UserError
 from cnnreport.pipeline import Workspace, full_plan
 
@@ -42,7 +42,7 @@ def aws_env(moto_url, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv(aws.ROLE_ENV, ROLE)
+    monkeypatch.setenv(aws_session.ROLE_ENV, ROLE)
     # The SDK checks the role with iam:SimulatePrincipalPolicy, which moto does not implement;
     # SAGEMAKER_VALIDATE_ROLE is the SDK's own switch for that check.
     monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
@@ -80,8 +80,8 @@ def test_deploy_then_undeploy(aws_env, trained):
     import boto3
 
     study, _, ws = trained
-    plan = aws.plan_deploy(study, ws, region="us-east-1")
-    note = aws.deploy(plan, ws.runs_root, echo=lambda m: None, waiter_delay_s=1, waiter_max_attempts=5)
+    plan = endpoints.plan_deploy(study, ws, region="us-east-1")
+    note = endpoints.deploy(plan, ws.runs_root, echo=lambda m: None, waiter_delay_s=1, waiter_max_attempts=5)
     sm, s3 = boto3.client("sagemaker"), boto3.client("s3")
     ep = sm.describe_endpoint(EndpointName=plan.endpoint_name)
     assert ep["EndpointStatus"] == "InService" == note["status"]
@@ -95,43 +95,43 @@ def test_deploy_then_undeploy(aws_env, trained):
     assert cfg["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
     assert (ws.runs_root / study.name / "endpoint" / f"deployment-{plan.endpoint_name}.json").is_file()
 
-    deleted = aws.undeploy(plan.endpoint_name, echo=lambda m: None)
+    deleted = endpoints.undeploy(plan.endpoint_name, echo=lambda m: None)
     assert len(deleted) == 3
     assert sm.list_endpoints()["Endpoints"] == [] and sm.list_models()["Models"] == []
     assert sm.list_endpoint_configs()["EndpointConfigs"] == []
-    assert aws.undeploy(plan.endpoint_name, echo=lambda m: None) == []  # already gone: not an error
+    assert endpoints.undeploy(plan.endpoint_name, echo=lambda m: None) == []  # already gone: not an error
 
 
 def test_clear_errors_for_missing_role_region_credentials(aws_env, trained, monkeypatch):
     from cnnreport.cli import main
 
     study, path, ws = trained
-    monkeypatch.delenv(aws.ROLE_ENV)
+    monkeypatch.delenv(aws_session.ROLE_ENV)
     with pytest.raises(UserError, match="no SageMaker execution role"):
-        aws.plan_deploy(study, ws)
+        endpoints.plan_deploy(study, ws)
     with pytest.raises(UserError, match="expected an IAM role ARN"):
-        aws.plan_deploy(study, ws, role="admin")
+        endpoints.plan_deploy(study, ws, role="admin")
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(UserError, match="no AWS region"):
-        aws.plan_deploy(study, ws, role=ROLE)
+        endpoints.plan_deploy(study, ws, role=ROLE)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(UserError, match="no AWS credentials"):
-        aws.plan_deploy(study, ws, role=ROLE)
+        endpoints.plan_deploy(study, ws, role=ROLE)
     assert main(["undeploy", "--endpoint", "x"]) == 2  # one line, exit 2, no traceback
 
 
 def _fake_container(study, spec, tmp_path):
-    """Run sagemaker/train.py from the staged source as the container would; tar SM_MODEL_DIR."""
-    source = aws.stage_source(tmp_path / "source")
+    """Run the staged entry script (sagemaker/train.py) as the container would; tar SM_MODEL_DIR."""
+    source = training_jobs.stage_source(tmp_path / "source")
     model_dir = tmp_path / "opt-ml-model"
     model_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update({"SM_MODEL_DIR": str(model_dir), "SM_CHANNEL_TRAINING": str(study.data.path),
-                "SM_HPS": json.dumps(aws.hyperparameters(study, spec)), "TF_CPP_MIN_LOG_LEVEL": "3"})
-    proc = subprocess.run([sys.executable, "sagemaker/train.py"], cwd=source, env=env,
+                "SM_HPS": json.dumps(training_jobs.hyperparameters(study, spec)), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = subprocess.run([sys.executable, training_jobs.ENTRY_SCRIPT], cwd=source, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     archive = tmp_path / "model.tar.gz"
@@ -159,7 +159,7 @@ def test_train_script_in_a_faked_container_then_jobs_pulled_back(aws_env, tmp_pa
         if other.run_id != spec.run_id:
             (ws.runs_root / study.name / other.run_id).mkdir(parents=True)
             (ws.runs_root / study.name / other.run_id / "run.json").write_text("{}")
-    real_wait = aws._wait_job
+    real_wait = training_jobs._wait_job
 
     def wait_and_play_container(sm, job, poll_s):
         uri = real_wait(sm, job, poll_s)  # moto reports the job Completed at once
@@ -167,8 +167,8 @@ def test_train_script_in_a_faked_container_then_jobs_pulled_back(aws_env, tmp_pa
         boto3.client("s3").upload_file(str(archive), bucket, key)  # what the container would upload
         return uri
 
-    monkeypatch.setattr(aws, "_wait_job", wait_and_play_container)
-    counts = aws.train_sagemaker(study, ws, poll_s=0.1, echo=lambda m: None)
+    monkeypatch.setattr(training_jobs, "_wait_job", wait_and_play_container)
+    counts = training_jobs.train_sagemaker(study, ws, poll_s=0.1, echo=lambda m: None)
     assert counts == {"trained": 1, "skipped": len(plan) - 1, "failed": 0}
     jobs = boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
     assert len(jobs) == 1

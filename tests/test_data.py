@@ -16,10 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cnnreport import data
-from cnnreport.data import Dataset, describe, load_dataset, make_splits, read_idx, write_idx
+from cnnreport.data import sources as data
+from cnnreport.data.sources import Dataset, load_dataset, read_idx, write_idx
+from cnnreport.data.eda import describe
+from cnnreport.data.splits import make_splits
 from cnnreport.errors import UserError
-from cnnreport.study import DataSpec
+from cnnreport.study.specs import DataSpec
 
 from conftest import cifar_batch_bytes, write_cifar_archive
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnreport import store
-from cnnreport.report import fmt_pm
+from cnnreport import files
+from cnnreport.train import store
+from cnnreport.report.formatting import fmt_pm
 
 from conftest import E2E_TEXT, own_stderr_lines, run_cli, study_toml, subprocess_env, write_cifar_archive
 
@@ -158,7 +159,7 @@ def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path
 
     # Whatever the kill interrupted: every folder that looks like a run is a complete one.
     for d in study_dir.iterdir():
-        if d.is_dir() and not d.name.startswith(store.TMP_PREFIX):
+        if d.is_dir() and not files.is_temporary(d.name):
             assert store.is_complete(d) and (d / "model.keras").is_file(), d
             json.loads((d / store.RUN_FILE).read_text())
     after_kill = _run_dirs(study_dir)
@@ -172,7 +173,7 @@ def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path
     assert out.count("  done ") == missing
     final = _run_dirs(study_dir)
     assert len(final) == N_RUNS and {k: final[k] for k in after_kill} == after_kill
-    assert not [d for d in study_dir.iterdir() if d.name.startswith(store.TMP_PREFIX)]
+    assert not [d for d in study_dir.iterdir() if files.is_temporary(d.name)]
     assert (tmp_path / "reports" / "tiny" / "report.json").is_file()
 
 

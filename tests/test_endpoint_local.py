@@ -9,7 +9,9 @@ import tarfile
 import numpy as np
 import pytest
 
-from cnnreport import endpoint, transcript
+from cnnreport.deploy import artifact
+from cnnreport.deploy import server as endpoint_server
+from cnnreport.deploy import endpoint_test as transcript
 from cnnreport.errors import UserError
 
 from sm_fixtures import trained_study
@@ -23,9 +25,9 @@ def trained(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(trained):
     study, _, ws = trained
-    record, tarball = endpoint.package_for(study, ws)
-    srv = endpoint.start_server(tarball, "127.0.0.1", 0, max_body=20_000)
-    with endpoint.running(srv) as url:
+    record, tarball = artifact.package_for(study, ws)
+    srv = endpoint_server.start_server(tarball, "127.0.0.1", 0, max_body=20_000)
+    with endpoint_server.running(srv) as url:
         yield srv, url, record
 
 
@@ -40,9 +42,9 @@ def _post(srv, path, body, headers):
 
 def test_package_layout_is_what_the_container_expects(trained):
     study, _, ws = trained
-    record, tarball = endpoint.package_for(study, ws)
+    record, tarball = artifact.package_for(study, ws)
     names = tarfile.open(tarball).getnames()
-    name = endpoint.tfs_name(record)
+    name = artifact.tfs_name(record)
     assert f"{name}/1/saved_model.pb" in names
     assert {"code/inference.py", "code/requirements.txt", "code/model_info.json"} <= set(names)
     assert record["model"]["role"] == "reference"
@@ -57,12 +59,12 @@ def test_choose_run_uses_final_validation_accuracy_not_test():
                 "history": {"val_accuracy": [0.1, val]}, "test": {"accuracy": test}}
 
     runs = [rec(0, 0.80, 0.95), rec(1, 0.90, 0.70), rec(2, 0.90, 0.99)]
-    assert endpoint.choose_run(runs)["seed"] == 1  # best val; tie → lower seed; test ignored
-    assert endpoint.choose_run(runs, seed=2)["seed"] == 2
+    assert artifact.choose_run(runs)["seed"] == 1  # best val; tie → lower seed; test ignored
+    assert artifact.choose_run(runs, seed=2)["seed"] == 2
     with pytest.raises(UserError, match="--seed 7"):
-        endpoint.choose_run(runs, seed=7)
+        artifact.choose_run(runs, seed=7)
     with pytest.raises(UserError, match="--model 'x'"):
-        endpoint.choose_run(runs, model="x")
+        artifact.choose_run(runs, model="x")
 
 
 def test_ping_and_both_invocation_paths(server):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cnnreport.endpoint import load_handlers
+from cnnreport.deploy.artifact import load_handlers
 
 SHAPE = [4, 5, 1]
 CLASSES = ["a", "b", "c", "d"]

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from cnnreport.errors import UserError
-from cnnreport.models import analyse, make_cnn, make_mlp, make_model
-from cnnreport.study import CNNSpec, ConvBlock, MLPSpec, load_study, study_models
+from cnnreport.train.models import analyse, make_cnn, make_mlp, make_model
+from cnnreport.study.specs import CNNSpec, ConvBlock, MLPSpec
+from cnnreport.study.loading import load_study
+from cnnreport.study.models import study_models
 
 
 def test_mlp_shapes_and_parameters():

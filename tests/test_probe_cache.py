@@ -3,7 +3,7 @@ other runs do, and a damaged cache file is recomputed rather than trusted."""
 
 from __future__ import annotations
 
-from cnnreport.evidence import cached
+from cnnreport.report.evidence import cached
 
 
 def test_cached_computes_once_per_set_of_runs(tmp_path):

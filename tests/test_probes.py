@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnreport import probes
-from cnnreport.data import Splits, permute_pixels
-from cnnreport.evidence import balance_verdict, locality_correlation, plateau_epoch
+from cnnreport.results import probes
+from cnnreport.data.splits import Splits, permute_pixels, pixel_permutation
+from cnnreport.data.eda import balance_verdict, locality_correlation
+from cnnreport.results.baseline import plateau_epoch
 
 
 def _images(n: int = 6, h: int = 16, w: int = 16, c: int = 1, seed: int = 0) -> np.ndarray:
@@ -80,9 +81,9 @@ def test_shifted_accuracy_of_a_position_blind_classifier_is_flat():
 
 def test_permutation_is_one_fixed_bijection_applied_to_every_split():
     h, w = 6, 5
-    perm = probes.fixed_permutation(h, w, 7)
+    perm = pixel_permutation(h, w, 7)
     assert sorted(perm.tolist()) == list(range(h * w))
-    assert (perm == probes.fixed_permutation(h, w, 7)).all()
+    assert (perm == pixel_permutation(h, w, 7)).all()
     assert not (perm == np.arange(h * w)).all()
     x = _images(n=3, h=h, w=w)
     y = np.arange(3)

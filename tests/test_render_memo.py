@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from cnnreport import memo
+from cnnreport.report import cache as memo
 
 from conftest import REPO, study_toml, subprocess_env, E2E_TEXT
 

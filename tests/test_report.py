@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from cnnreport import report
-from cnnreport.report import environment_jinja, fmt_int, fmt_pct, fmt_pm, fmt_pts, fmt_seconds, fmt_si
+from cnnreport.report.html import environment_jinja
+from cnnreport.report.formatting import fmt_int, fmt_pct, fmt_pm, fmt_pts, fmt_seconds, fmt_shape, fmt_si
 
 from conftest import run_cli
 
@@ -24,7 +24,7 @@ def test_number_filters():
     assert fmt_int(1234567) == "1,234,567" and fmt_int(None) == "—"
     assert fmt_si(1.23e7, "FLOPs") == "12.3 MFLOPs" and fmt_si(950) == "950" and fmt_si(2.5e9) == "2.5 G"
     assert fmt_seconds(3.456) == "3.46 s" and fmt_seconds(75) == "75 s" and fmt_seconds(1800) == "30.0 min"
-    assert report.fmt_shape([28, 28, 1]) == "28×28×1" and report.fmt_shape([]) == "—"
+    assert fmt_shape([28, 28, 1]) == "28×28×1" and fmt_shape([]) == "—"
 
 
 def test_filters_are_registered_in_the_template_environment():

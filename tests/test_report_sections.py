@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from cnnreport import cli
-from cnnreport.data import IDX_FILES, write_idx
-from cnnreport.numbering import number
+from cnnreport.data.sources import IDX_FILES, write_idx
+from cnnreport.report.numbering import number
 
 STUDY = """
 name = "tiny"
@@ -146,6 +146,6 @@ def test_init_writes_an_editable_copy(tmp_path):
     assert "[text.rationale]" in target.read_text()
     assert cli.main(["init", "--study", "fashion-mnist", "--output", str(target)]) == 2  # no overwrite
     assert cli.main(["init", "--study", "fashion-mnist", "--output", str(target), "--force"]) == 0
-    from cnnreport.study import load_study
+    from cnnreport.study.loading import load_study
 
     assert load_study(str(target), "quick").name == "fashion-mnist"

@@ -6,11 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from cnnreport.data import Splits
+from cnnreport.data.splits import Splits
 from cnnreport.errors import UserError
-from cnnreport.runner import plan_runs, train_run
-from cnnreport.study import study_from_dict, study_models
-from cnnreport.verify import verify_study
+from cnnreport.train.plan import plan_runs
+from cnnreport.train.engine import train_run
+from cnnreport.study.loading import study_from_dict
+from cnnreport.study.models import study_models
+from cnnreport.results.verification import verify_study
 
 SHAPE = (28, 28, 1)
 

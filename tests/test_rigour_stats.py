@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from cnnreport import stats
-from cnnreport.findings import build_comparisons, sentence
+from cnnreport.results import statistics as stats
+from cnnreport.results.findings import build_comparisons, sentence
 
 A = [0.912, 0.915, 0.909, 0.914]
 B = [0.905, 0.910, 0.904, 0.907]
@@ -91,7 +91,7 @@ def test_single_seed_sentence_says_not_enough_seeds_and_no_p():
 
 
 def test_loss_trend_detects_overfitting_and_divergence():
-    from cnnreport.checklist import loss_trend
+    from cnnreport.results.checklist import loss_trend
 
     t = loss_trend([1.0, 0.7, 0.6, 0.65, 0.8])
     assert t["trend"] == "decreasing" and t["min_epoch"] == 3 and t["overfit_from"] == 4

@@ -17,7 +17,8 @@ import pytest
 from rubric_fixtures import copy_report, edit_json, tiny_report  # noqa: F401 - fixture
 
 from cnnreport.cli import main
-from cnnreport.rubric import check_report, load_rubric
+from cnnreport.rubric.scoring import check_report
+from cnnreport.rubric.schema import load_rubric
 
 RUBRIC = load_rubric()
 

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnnreport.errors import UserError
-from cnnreport.rubric import DEFAULT_RUBRIC, Rubric, load_rubric, load_rubric_text, parse_rubric
-from cnnreport.rubric_checks import arch_differences
+from cnnreport.rubric.schema import DEFAULT_RUBRIC, Rubric, load_rubric, load_rubric_text, parse_rubric
+from cnnreport.rubric.checks.rigour import arch_differences
 
 try:
     import tomllib

@@ -10,10 +10,14 @@ import sys
 import numpy as np
 import pytest
 
-from cnnreport import bench, levers, runner
-from cnnreport.data import Splits
-from cnnreport.runner import epoch_order, groups_of, plan_runs, train_group
-from cnnreport.study import study_from_dict
+from cnnreport import bench
+from cnnreport.train import engine as runner
+from cnnreport.train import levers
+from cnnreport.data.splits import Splits
+from cnnreport.train.engine import epoch_order, train_group
+from cnnreport.train.runner import groups_of
+from cnnreport.train.plan import plan_runs
+from cnnreport.study.loading import study_from_dict
 
 from conftest import REPO, study_toml, subprocess_env
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnreport import store
+from cnnreport import files
+from cnnreport.train import store
 from cnnreport.errors import UserError
 
 
@@ -24,7 +25,7 @@ def _record(run_id: str) -> dict:
 def _good_fill(run_id: str):
     def fill(tmp: Path) -> None:
         (tmp / "model.keras").write_bytes(b"weights")
-        store.write_json(tmp / store.RUN_FILE, _record(run_id))
+        files.write_json(tmp / store.RUN_FILE, _record(run_id))
     return fill
 
 
@@ -60,7 +61,7 @@ def test_writer_without_run_record_is_refused(tmp_path):
 def test_existing_run_is_kept(tmp_path):
     store.write_run(tmp_path, "r1", _good_fill("r1"))
     first = (tmp_path / "r1" / "run.json").stat().st_mtime_ns
-    store.write_run(tmp_path, "r1", lambda tmp: store.write_json(tmp / "run.json", {"other": 1}))
+    store.write_run(tmp_path, "r1", lambda tmp: files.write_json(tmp / "run.json", {"other": 1}))
     assert json.loads((tmp_path / "r1" / "run.json").read_text()) == _record("r1")
     assert (tmp_path / "r1" / "run.json").stat().st_mtime_ns == first
 
@@ -72,12 +73,17 @@ def _dead_pid() -> int:
 
 
 def test_clean_stale_removes_only_dead_processes_temporaries(tmp_path):
-    dead = tmp_path / f"{store.TMP_PREFIX}r1-{_dead_pid()}"
+    def temporary(name: str, pid: int) -> Path:  # the name files.temporary_name gives process `pid`
+        ours = files.temporary_name(tmp_path / name).name
+        return tmp_path / ours.replace(f"-{os.getpid()}-", f"-{pid}-", 1)
+
+    assert files.writer_pid(files.temporary_name(tmp_path / "x").name) == os.getpid()
+    dead = temporary("r1", _dead_pid())
     dead.mkdir()
     (dead / "model.keras").write_bytes(b"half")
-    dead_json = tmp_path / f"{store.TMP_PREFIX}report.json.{_dead_pid()}"
+    dead_json = temporary("report.json", _dead_pid())
     dead_json.write_text("{")
-    live = tmp_path / f"{store.TMP_PREFIX}r2-{os.getppid()}"  # a live process that is not us
+    live = temporary("r2", os.getppid())  # a live process that is not us
     live.mkdir()
     done = tmp_path / "r3"
     done.mkdir()
@@ -99,7 +105,7 @@ def test_load_runs_with_missing_runs_is_a_user_error(tmp_path):
     # the record as written, plus the sha256 of its file (report.json cites it for integrity)
     assert loaded.pop("_sha256") == hashlib.sha256((tmp_path / "r1" / store.RUN_FILE).read_bytes()).hexdigest()
     assert loaded == _record("r1")
-    (tmp_path / f"{store.TMP_PREFIX}r4-1").mkdir()
+    (tmp_path / f"{files.TMP_PREFIX}r4-1").mkdir()
     assert [r["run_id"] for r in store.load_runs(tmp_path)] == ["r1"]  # only complete runs
     assert store.load_runs(tmp_path / "absent") == []
 
@@ -112,5 +118,5 @@ def test_damaged_run_record_is_a_user_error(tmp_path):
 
 
 def test_write_json_writes_nan_as_null(tmp_path):
-    store.write_json(tmp_path / "x.json", {"loss": math.nan, "acc": [1.0, math.inf], "n": 2})
+    files.write_json(tmp_path / "x.json", {"loss": math.nan, "acc": [1.0, math.inf], "n": 2})
     assert json.loads((tmp_path / "x.json").read_text()) == {"loss": None, "acc": [1.0, None], "n": 2}

@@ -10,7 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cnnreport.errors import UserError
-from cnnreport.study import (STUDIES_DIR, apply_factor, load_study, study_from_dict, study_models)
+from cnnreport import resources
+from cnnreport.study.variants import apply_factor
+from cnnreport.study.loading import load_study, study_from_dict
+from cnnreport.study.models import study_models
 
 from conftest import run_cli
 
@@ -34,7 +37,7 @@ def test_builtin_studies_load_and_quick_profile_merges_over_base():
 
 
 def test_every_builtin_study_file_validates_with_every_profile():
-    files = sorted(STUDIES_DIR.glob("*.toml"))
+    files = [Path(str(p)) for p in resources.studies()]
     assert {p.stem for p in files} >= {"cifar10", "fashion-mnist"}
     for path in files:
         for profile in (None, "quick", "full"):
@@ -206,7 +209,7 @@ def test_fuzz_toml_loader_raises_only_user_error(tmp_path_factory, text):
 def test_commands_that_read_runs_default_to_the_last_trained_profile(tmp_path):
     import argparse
 
-    from cnnreport import store
+    from cnnreport.train import store
     from cnnreport.cli import _study
 
     args = argparse.Namespace(study="fashion-mnist", profile=None, runs_dir=str(tmp_path))
@@ -220,7 +223,7 @@ def test_commands_that_read_runs_default_to_the_last_trained_profile(tmp_path):
 def test_a_study_trained_without_a_profile_is_read_back_without_one(tmp_path, write_study):
     import argparse
 
-    from cnnreport import store
+    from cnnreport.train import store
     from cnnreport.cli import _study
 
     path = write_study()

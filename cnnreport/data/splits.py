@@ -1,0 +1,85 @@
+"""The splits every run sees: validation carved out of the training set with a fixed seed, the
+test set kept apart; subsets; and the one fixed pixel permutation of the locality probe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cnnreport.data.sources import Dataset
+from cnnreport.study.specs import DataSpec
+
+
+@dataclass
+class Splits:
+    """What training sees: validation carved from the training part, the test part untouched."""
+
+    name: str
+    class_names: list[str]
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    origin: str
+    original_sizes: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+# ------------------------------------------------------------------------------------- splitting
+
+
+def make_splits(dataset: Dataset, spec: DataSpec) -> Splits:
+    """Carve validation out of the training part with a fixed seed; subsample per the profile.
+
+    The test part is never used for model selection: it is evaluated once, after training.
+    """
+    rng = np.random.default_rng(spec.split_seed)
+    order = rng.permutation(len(dataset.x_train))
+    n_val = max(1, int(round(len(order) * spec.val_fraction)))
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    if spec.val_subset:
+        val_idx = val_idx[:spec.val_subset]
+    if spec.train_subset:
+        train_idx = train_idx[:spec.train_subset]
+    test_idx = np.arange(len(dataset.x_test))
+    if spec.test_subset and spec.test_subset < len(test_idx):
+        test_idx = np.sort(rng.permutation(len(test_idx))[:spec.test_subset])
+    return Splits(dataset.name, dataset.class_names,
+                  dataset.x_train[train_idx], dataset.y_train[train_idx],
+                  dataset.x_train[val_idx], dataset.y_train[val_idx],
+                  dataset.x_test[test_idx], dataset.y_test[test_idx],
+                  origin=dataset.origin, original_sizes=dataset.original_sizes)
+
+
+def pixel_permutation(height: int, width: int, seed: int) -> np.ndarray:
+    """The locality probe's ONE fixed order of pixel positions."""
+    return np.random.default_rng(seed).permutation(height * width)
+
+
+def shuffle_pixels(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    """Images (N, H, W, C) — or one image (H, W, C) — with pixel positions reordered by `perm`."""
+    h, w, c = x.shape[-3:]
+    return x.reshape(-1, h * w, c)[:, perm, :].reshape(x.shape)
+
+
+def permute_pixels(splits: Splits, seed: int) -> Splits:
+    """Every image's pixel positions shuffled by ONE fixed permutation (the locality probe).
+
+    An MLP is indifferent to a fixed reordering of its inputs; a CNN's locality assumption breaks.
+    """
+    h, w, _ = splits.input_shape
+    perm = pixel_permutation(h, w, seed)
+    return Splits(splits.name, splits.class_names, shuffle_pixels(splits.x_train, perm), splits.y_train,
+                  shuffle_pixels(splits.x_val, perm), splits.y_val, shuffle_pixels(splits.x_test, perm),
+                  splits.y_test, origin=splits.origin, original_sizes=splits.original_sizes)

@@ -1,0 +1,134 @@
+"""AWS plumbing shared by endpoints and training jobs: region, role and credentials, one-line
+errors from botocore's, the TensorFlow image URI, and the default S3 bucket. boto3 and the
+SageMaker SDK live in the `aws` extra and are imported lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from cnnreport.errors import UserError
+
+ROLE_ENV = "SAGEMAKER_ROLE_ARN"
+ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+S3_PREFIX = "cnnreport"
+# TensorFlow Serving must be able to read what the local TensorFlow wrote; newest image ≤ local.
+FALLBACK_TF = "2.20"
+
+
+# ------------------------------------------------------------------------- session and checks
+
+
+def _boto3() -> Any:
+    try:
+        import boto3
+    except ImportError:
+        raise UserError("AWS commands need the aws extra: pip install 'cnnreport[aws]'") from None
+    return boto3
+
+
+def resolve_region(region: str | None) -> str:
+    """--region, else AWS_REGION / AWS_DEFAULT_REGION, else the AWS config's region."""
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        region = _boto3().Session().region_name
+    if not region:
+        raise UserError("no AWS region: pass --region (e.g. eu-west-1) or set AWS_REGION")
+    return region
+
+
+def session(region: str) -> Any:
+    return _boto3().Session(region_name=region)
+
+
+def check_credentials(sess: Any) -> None:
+    if sess.get_credentials() is None:
+        raise UserError("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                        "or AWS_PROFILE, or run `aws configure`")
+
+
+def resolve_role(role: str | None) -> str:
+    role = role or os.environ.get(ROLE_ENV)
+    if not role:
+        raise UserError(f"no SageMaker execution role: pass --role ARN or set {ROLE_ENV} "
+                        "(an IAM role SageMaker may assume, with S3 and ECR read access)")
+    if not ROLE_RE.match(role):
+        raise UserError(f"--role {role!r}: expected an IAM role ARN like arn:aws:iam::123456789012:role/NAME")
+    return role
+
+
+def _client_error(step: str, exc: Exception) -> UserError:
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+
+    if isinstance(exc, NoCredentialsError):
+        return UserError("no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                         "or AWS_PROFILE, or run `aws configure`")
+    if isinstance(exc, NoRegionError):
+        return UserError("no AWS region: pass --region or set AWS_REGION")
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return UserError(f"{step}: {err.get('Code', 'error')}: {' '.join(str(err.get('Message', exc)).split())}")
+    return UserError(f"{step}: {' '.join(str(exc).split())}")
+
+
+def _aws_errors() -> tuple[type, ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
+
+
+def tf_version(scope: str = "inference") -> str:
+    """Newest TensorFlow container version the SDK knows that is not newer than ours."""
+    try:
+        import tensorflow as tf
+
+        local = tuple(int(p) for p in tf.__version__.split(".")[:2])
+    except ImportError:
+        return FALLBACK_TF
+    import sagemaker.core.image_uris as iu  # noqa: F401  (the config ships with the SDK)
+
+    config = json.loads((Path(iu.__file__).parent / "image_uri_config" / "tensorflow.json").read_text())
+    versions = [tuple(int(p) for p in v.split(".")[:2]) for v in config[scope]["versions"]]
+    fitting = [v for v in versions if v <= local]
+    best = max(fitting) if fitting else min(versions)
+    return f"{best[0]}.{best[1]}"
+
+
+def image_uri(region: str, instance_type: str, scope: str = "inference") -> str:
+    try:
+        from sagemaker.core import image_uris
+    except ImportError:
+        raise UserError("AWS commands need the aws extra: pip install 'cnnreport[aws]'") from None
+    version = tf_version(scope)
+    try:
+        return image_uris.retrieve("tensorflow", region, version=version, instance_type=instance_type,
+                                   image_scope=scope, py_version="py312" if scope == "training" else None)
+    except ValueError as exc:
+        raise UserError(f"no TensorFlow {version} {scope} image for {region} / {instance_type}: "
+                        f"{' '.join(str(exc).split())[:200]}") from None
+
+
+def default_bucket(sess: Any, region: str) -> str:
+    """The SDK's convention: sagemaker-<region>-<account id>."""
+    try:
+        account = sess.client("sts").get_caller_identity()["Account"]
+    except Exception as exc:  # noqa: BLE001 - every failure here means: credentials not usable
+        raise _client_error("looking up the AWS account (sts get-caller-identity)", exc) from None
+    return f"sagemaker-{region}-{account}"
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return
+    except _aws_errors():
+        pass
+    try:
+        kwargs = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **kwargs)
+    except _aws_errors() as exc:
+        raise _client_error(f"creating bucket s3://{bucket}", exc) from None

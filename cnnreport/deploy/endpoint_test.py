@@ -1,0 +1,238 @@
+"""`cnnreport endpoint-test`: real test images through boto3 `invoke_endpoint`, checked against
+the local model, written as a transcript (JSON + a readable table) the report's deployment
+section shows.
+
+The same client code talks to an AWS endpoint and to the local one (`endpoint_url`), so the
+local test exercises the path the AWS test takes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from cnnreport.deploy.artifact import (
+    choose_run,
+    endpoint_dir,
+    package_for,
+    selection_note,
+    study_records,
+)
+from cnnreport.deploy.server import running, start_server
+from cnnreport.errors import UserError
+from cnnreport.files import write_json, write_text
+from cnnreport.train import store
+
+TRANSCRIPT_JSON = "transcript.json"
+TRANSCRIPT_TXT = "transcript.txt"
+PROB_TOLERANCE = 1e-4  # endpoint vs in-process probabilities (float32 through JSON)
+LOCAL_REGION = "us-east-1"  # botocore needs some region to build a client; the local server ignores it
+
+Echo = Callable[[str], None]
+
+
+def pick_test_images(y_test: np.ndarray, num_classes: int, n: int) -> list[int]:
+    """n test-set indices, one class after another (the first unused image of each), so a
+    short transcript still shows every class."""
+    queues = [list(np.flatnonzero(y_test == k)) for k in range(num_classes)]
+    picked: list[int] = []
+    while len(picked) < min(n, len(y_test)):
+        for q in queues:
+            if q and len(picked) < n:
+                picked.append(int(q.pop(0)))
+    return picked
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    arr = image[..., 0] if image.shape[-1] == 1 else image
+    buf = io.BytesIO()
+    Image.fromarray(arr.astype(np.uint8)).save(buf, "PNG")  # lossless: the same pixels arrive
+    return buf.getvalue()
+
+
+def runtime_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
+    """boto3's sagemaker-runtime client; unsigned for the local endpoint (no credentials needed)."""
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    if endpoint_url:
+        return boto3.client("sagemaker-runtime", region_name=region or LOCAL_REGION,
+                            endpoint_url=endpoint_url,
+                            config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+    from cnnreport.deploy.aws_session import resolve_region, session
+
+    return session(resolve_region(region)).client("sagemaker-runtime")
+
+
+def invoke_images(client: Any, endpoint: str, images: np.ndarray, indices: list[int],
+                  echo: Echo | None = None) -> list[dict[str, Any]]:
+    """One request per image, alternating JSON pixel arrays and PNG files; time each call."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    rows = []
+    for i, (img, idx) in enumerate(zip(images, indices)):
+        if i % 2 == 0:
+            body, ctype = json.dumps({"instances": [img.astype(int).tolist()]}).encode(), "application/json"
+            what = f"application/json · 1 instance {'×'.join(map(str, img.shape))} raw pixels"
+        else:
+            body, ctype = encode_png(img), "image/png"
+            what = f"image/png · {img.shape[1]}×{img.shape[0]} file"
+        t0 = time.perf_counter()
+        try:
+            resp = client.invoke_endpoint(EndpointName=endpoint, Body=body, ContentType=ctype,
+                                          Accept="application/json")
+            payload = resp["Body"].read()
+        except ClientError as exc:
+            raise UserError(f"endpoint {endpoint}: test image {idx} refused: "
+                            f"{exc.response.get('Error', {}).get('Message', exc)}") from None
+        except BotoCoreError as exc:
+            raise UserError(f"endpoint {endpoint}: {exc}") from None
+        latency = 1000.0 * (time.perf_counter() - t0)
+        answer = json.loads(payload)
+        rows.append({"i": i + 1, "test_index": idx, "request": {"content_type": ctype, "bytes": len(body),
+                                                                "summary": what},
+                     "status": resp["ResponseMetadata"]["HTTPStatusCode"], "response": answer,
+                     "latency_ms": latency})
+        if echo:
+            echo(f"  [{i + 1}/{len(indices)}] test image {idx}: {answer['predictions'][0]['class_name']} "
+                 f"({answer['predictions'][0]['probability']:.3f}) in {latency:.1f} ms")
+    return rows
+
+
+def latency_summary(values: list[float]) -> dict[str, float]:
+    arr = np.asarray(values, dtype=float)
+    return {"mean": float(arr.mean()), "median": float(np.median(arr)), "p95": float(np.percentile(arr, 95)),
+            "min": float(arr.min()), "max": float(arr.max())}
+
+
+def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool = False, n: int = 10,
+                  model: str | None = None, seed: int | None = None, region: str | None = None,
+                  echo: Echo = print) -> dict[str, Any]:
+    """Send n real test images, compare with the local model, write the transcript. Returns it."""
+    import keras
+
+    if local == bool(endpoint):
+        raise UserError("endpoint-test: give exactly one of --endpoint NAME or --local")
+    if n < 1:
+        raise UserError(f"--n {n}: expected at least 1 image")
+    splits = ws.splits(study)
+    out_dir = endpoint_dir(ws.runs_root, study.name)
+    if local:
+        record, tarball = package_for(study, ws, model, seed)
+    else:
+        record = _deployed_record(study, ws, endpoint, model, seed)  # type: ignore[arg-type]
+    run_dir = store.study_runs_dir(ws.runs_root, study.name) / record["run_id"]
+    indices = pick_test_images(splits.y_test, splits.num_classes, n)
+    images = splits.x_test[indices]
+    local_probs = keras.saving.load_model(run_dir / "model.keras").predict(images, verbose=0)
+
+    echo(f"endpoint-test: {len(indices)} test images → "
+         + ("local endpoint" if local else f"SageMaker endpoint {endpoint}")
+         + f"; model {record['model']['name']} (run {record['run_id']})")
+    if local:
+        server = start_server(tarball, "127.0.0.1", 0)
+        with running(server) as url:
+            name = "local"
+            rows = invoke_images(runtime_client(endpoint_url=url), name, images, indices, echo)
+        where, endpoint_label = "local", f"{url} (started for the test, stopped after it)"
+    else:
+        rows = invoke_images(runtime_client(region=region), endpoint, images, indices, echo)  # type: ignore[arg-type]
+        where, endpoint_label = "aws", endpoint
+
+    names = splits.class_names
+    for row, probs in zip(rows, local_probs):
+        pred = row["response"]["predictions"][0]
+        k = int(np.argmax(probs))
+        true = int(splits.y_test[row["test_index"]])
+        row.update({"predicted": pred["class_name"], "predicted_index": pred["class_index"],
+                    "confidence": pred["probability"], "top3": pred["top3"],
+                    "true": names[true], "true_index": true, "correct": pred["class_index"] == true,
+                    "local_predicted": names[k], "local_confidence": float(probs[k]),
+                    "match": pred["class_index"] == k
+                    and abs(pred["probability"] - float(probs[k])) <= PROB_TOLERANCE,
+                    "served_run_id": row["response"].get("run_id")})
+    agreement = sum(r["match"] for r in rows) / len(rows)
+    transcript = {
+        "where": where, "endpoint": endpoint_label, "model": record["model"]["name"],
+        "run_id": record["run_id"], "seed": record["seed"],
+        "selection": selection_note(record, seed is not None),
+        "study": study.name, "n": len(rows), "agreement": agreement,
+        "served_run_ids": sorted({str(r["served_run_id"]) for r in rows}),
+        "same_model": all(r["served_run_id"] == record["run_id"] for r in rows),
+        "accuracy": sum(r["correct"] for r in rows) / len(rows),
+        "latency_ms": latency_summary([r["latency_ms"] for r in rows]),
+        "images": "real test-set images, one class after another, the first unused image of each",
+        "tolerance": PROB_TOLERANCE, "tested_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "transcript_file": f"{store.study_runs_dir(ws.runs_root, study.name) / 'endpoint' / TRANSCRIPT_JSON}",
+        "rows": rows,
+    }
+    write_transcript(out_dir, transcript)
+    echo(table(transcript))
+    echo(f"agreement with the local model: {agreement:.0%} ({sum(r['match'] for r in rows)}/{len(rows)}); "
+         f"latency per image {transcript['latency_ms']['median']:.1f} ms median; "
+         f"transcript: {out_dir / TRANSCRIPT_JSON} and {TRANSCRIPT_TXT}")
+    return transcript
+
+
+def _deployed_record(study: Any, ws: Any, endpoint: str, model: str | None, seed: int | None) -> dict[str, Any]:
+    """The run behind an AWS endpoint: as `deploy` recorded it, else the default choice."""
+    records = study_records(study, ws.runs_root)
+    note = endpoint_dir(ws.runs_root, study.name) / f"deployment-{endpoint}.json"
+    if note.is_file() and model is None and seed is None:
+        run_id = json.loads(note.read_text(encoding="utf-8"))["run_id"]
+        found = [r for r in records if r["run_id"] == run_id]
+        if found:
+            return found[0]
+    return choose_run(records, model, seed)
+
+
+def table(t: dict[str, Any]) -> str:
+    """The transcript as a plain-text table (transcript.txt and the console)."""
+    head = ["#", "test img", "request", "predicted (confidence)", "true", "ok", "local model", "same", "ms"]
+    lines = [[str(r["i"]), str(r["test_index"]), r["request"]["summary"],
+              f"{r['predicted']} ({r['confidence']:.3f})", r["true"], "yes" if r["correct"] else "no",
+              f"{r['local_predicted']} ({r['local_confidence']:.3f})", "yes" if r["match"] else "NO",
+              f"{r['latency_ms']:.1f}"] for r in t["rows"]]
+    widths = [max(len(h), *(len(l[j]) for l in lines)) for j, h in enumerate(head)]
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    lat = t["latency_ms"]
+    return "\n".join([
+        f"{'AWS SageMaker endpoint' if t['where'] == 'aws' else 'Local endpoint'}: {t['endpoint']}",
+        f"model {t['model']}, run {t['run_id']} ({t['selection']})",
+        fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines),
+        f"agreement with the local model {t['agreement']:.0%}; correct {t['accuracy']:.0%}; "
+        f"latency per image (one image per request, client side) median {lat['median']:.1f} ms, "
+        f"mean {lat['mean']:.1f}, p95 {lat['p95']:.1f}, min {lat['min']:.1f}, max {lat['max']:.1f}",
+    ])
+
+
+def write_transcript(out_dir: Path, transcript: dict[str, Any]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / TRANSCRIPT_JSON, transcript)
+    write_text(out_dir / TRANSCRIPT_TXT, table(transcript) + "\n")
+
+
+def load_deployment(runs_root: Path, study_name: str, run_ids: list[str]) -> dict[str, Any] | None:
+    """report.json's `deployment`: the last transcript, or None; flagged stale when its run is
+    no longer one of the study's runs."""
+    path = endpoint_dir(runs_root, study_name) / TRANSCRIPT_JSON
+    if not path.is_file():
+        return None
+    try:
+        t = json.loads(path.read_text(encoding="utf-8"))
+        keys = ("where", "endpoint", "model", "run_id", "n", "agreement", "rows", "latency_ms")
+        missing = [k for k in keys if k not in t]
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: damaged endpoint transcript ({exc}); rerun `cnnreport endpoint-test`") from None
+    if missing:
+        raise UserError(f"{path}: endpoint transcript lacks {missing}; rerun `cnnreport endpoint-test`")
+    t["stale"] = t["run_id"] not in run_ids
+    return t

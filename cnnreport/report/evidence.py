@@ -1,0 +1,167 @@
+"""The report's evidence beyond the results table: EDA extras, baseline limitations, probes,
+visualisations of trained models, and the paragraphs generated from those numbers.
+
+Reads finished runs (run.json, model.keras, test_predictions.npy) and the data splits; trains
+nothing. `collect()` returns the figures and the context keys it adds to report.json.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from cnnreport.backend import import_keras
+from cnnreport.data.splits import Splits, pixel_permutation, shuffle_pixels
+from cnnreport.report import cache as memo
+from cnnreport.report import prose
+from cnnreport.report.figures import errors as error_figures
+from cnnreport.report.figures import models as model_figures
+from cnnreport.report.figures import probes as probe_figures
+from cnnreport.results import probes
+from cnnreport.results.baseline import baseline_facts
+from cnnreport.results.statistics import summarize
+from cnnreport.results.summaries import records_by_model
+from cnnreport.study.schema import Study
+from cnnreport.train.plan import PERMUTATION_SEED
+
+FEATURE_MAP_IMAGE = 0  # index of the test image every feature-map figure shows
+
+
+# ------------------------------------------------------------------------------------- caching
+
+def cached(cache_dir: Path, name: str, run_ids: list[str], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A probe's numbers, computed once per set of runs (runs are immutable under their id)."""
+    return memo.json_value(cache_dir, name, sorted(run_ids), compute)
+
+
+# --------------------------------------------------------------------------------- models on disk
+
+
+def _load(runs_dir: Path, run_id: str) -> Any:
+    return import_keras().saving.load_model(runs_dir / run_id / "model.keras", compile=False)
+
+
+def _conv_layer_names(model: Any) -> list[str]:
+    conv2d = import_keras().layers.Conv2D
+    return [l.name for l in model.layers if isinstance(l, conv2d)]
+
+
+def first_layer_and_maps(models: dict[str, Any], image: np.ndarray) -> dict[str, np.ndarray]:
+    """For each model (name → loaded model, in order): its first conv layer's kernel, the names of
+    its conv layers and their outputs for one image — what the filter and feature-map figures show."""
+    keras = import_keras()
+    out: dict[str, np.ndarray] = {}
+    for i, m in enumerate(models.values()):
+        convs = _conv_layer_names(m)
+        out[f"kernel_{i}"] = np.asarray(m.get_layer(convs[0]).get_weights()[0], dtype=np.float32)
+        out[f"convs_{i}"] = np.asarray(convs)
+        sub = keras.Model(m.inputs, [m.get_layer(c).output for c in convs])
+        maps = sub.predict(image[None], verbose=0)
+        for j, o in enumerate(maps if isinstance(maps, (list, tuple)) else [maps]):
+            out[f"map_{i}_{j}"] = np.asarray(o, dtype=np.float32)[0]
+    return out
+
+
+# ------------------------------------------------------------------------------------ collect
+
+
+def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records: list[dict[str, Any]],
+            eda: dict[str, Any], runs_dir: Path, fig_dir: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """All extra figures and context keys (probes, visuals, baseline facts, prose, text_origin).
+
+    Models are loaded only for what the memo (reports/<study>/cache/) does not hold yet."""
+    figs: list[dict[str, str]] = []
+    chance = 1.0 / splits.num_classes
+    baseline = next(m for m in models if m["role"] == "baseline")
+    reference = next(m for m in models if m["role"] == "reference")
+    cnns = [m for m in models if m["kind"] == "cnn"]
+    input_shape = list(splits.input_shape)
+
+    # Architecture diagrams.
+    figs.append(model_figures.architecture_diagram(baseline, input_shape, fig_dir, "arch_baseline",
+                                         "Fully connected baseline"))
+    figs.append(model_figures.architecture_diagram(reference, input_shape, fig_dir, "arch_reference", "Reference CNN"))
+
+    # Models: the first seed of each CNN (filters, feature maps); every seed of the baseline and
+    # the reference for the translation probe. Each is loaded only on a memo miss.
+    model_of = functools.lru_cache(maxsize=None)(lambda run_id: _load(runs_dir, run_id))
+    first_ids = {m["name"]: m["run_ids"][0] for m in cnns if m["run_ids"]}
+    cache_dir = memo.cache_dir(fig_dir.parent)
+
+    def translation_now() -> dict[str, Any]:
+        loaded = {m["name"]: [model_of(r) for r in m["run_ids"]] for m in (baseline, reference)}
+        return probes.translation(loaded, splits.x_test, splits.y_test)
+
+    # Probes. Their inputs (finished runs, the test split) never change under a run id, so their
+    # numbers are cached by run id: a re-render skips the thousands of predictions.
+    translation = cached(cache_dir, "translation", baseline["run_ids"] + reference["run_ids"], translation_now)
+    figs.append(probe_figures.translation_figure(translation, fig_dir))
+    equivariance = cached(cache_dir, "equivariance", [reference["run_ids"][0], baseline["run_ids"][0]],
+                          lambda: probes.equivariance(model_of(reference["run_ids"][0]),
+                                                      model_of(baseline["run_ids"][0]), splits.x_test))
+    figs.append(probe_figures.equivariance_figure(equivariance, fig_dir))
+    perm_by_model = records_by_model(records, probe="permuted")
+    permutation = probes.permutation(
+        {m["name"]: m["test_accuracy"]["values"] for m in (baseline, reference)},
+        {name: [r["test"]["accuracy"] for r in rs if not r["diverged"]] for name, rs in perm_by_model.items()},
+        {m["name"]: m["role"] for m in models})
+    permutation["seed"] = PERMUTATION_SEED
+    permutation["run_ids"] = [r["run_id"] for rs in perm_by_model.values() for r in rs]
+    if permutation["models"]:
+        h, w, _ = input_shape
+        example = splits.x_train[0]
+        shuffled = shuffle_pixels(example, pixel_permutation(h, w, PERMUTATION_SEED))
+        figs.append(probe_figures.permutation_figure(permutation, example, shuffled, fig_dir))
+    sharing = probes.weight_sharing_table(reference["layers"], input_shape)
+    figs.append(probe_figures.weight_sharing_figure(sharing, fig_dir))
+
+    # Visualisations: first-layer filters, feature maps, errors of the best model.
+    image = splits.x_test[FEATURE_MAP_IMAGE]
+    seen = memo.arrays(cache_dir, "first-layer-and-maps", [list(first_ids.values()), image],
+                       lambda: first_layer_and_maps({n: model_of(r) for n, r in first_ids.items()}, image))
+    kernels = [(name, seen[f"kernel_{i}"]) for i, name in enumerate(first_ids)]
+    figs.append(model_figures.first_layer_filters(kernels, fig_dir))
+    feature_fig_ids = []
+    for i, name in enumerate(first_ids):
+        convs = [str(c) for c in seen[f"convs_{i}"]]
+        fig_id = f"feature_maps_{i}"
+        figs.append(model_figures.feature_maps(image, [(name, [(c, seen[f"map_{i}_{j}"]) for j, c in enumerate(convs)])],
+                                     fig_dir, fig_id, name))
+        feature_fig_ids.append(fig_id)
+
+    best = max((m for m in cnns if m["test_accuracy"]["mean"] is not None),
+               key=lambda m: m["test_accuracy"]["mean"])
+    preds = [np.load(runs_dir / r / "test_predictions.npy") for r in best["run_ids"]]
+    n = splits.num_classes
+    matrix = np.zeros((n, n), dtype=np.int64)
+    for p in preds:
+        np.add.at(matrix, (splits.y_test, p.astype(np.int64)), 1)
+    per_class = []
+    for c in range(n):
+        mask = splits.y_test == c
+        per_class.append({"class": splits.class_names[c],
+                          "accuracy": summarize([float((p[mask] == c).mean()) for p in preds if mask.any()])})
+    figs.append(error_figures.confusion(matrix, per_class, splits.class_names, best["name"], len(preds), fig_dir))
+    figs.append(error_figures.misclassified(splits.x_test, splits.y_test, preds[0], splits.class_names,
+                                  best["name"], fig_dir))
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    i, j = np.unravel_index(int(off.argmax()), off.shape)
+    visuals = {"best_model": best["name"], "confusion": matrix.tolist(), "per_class": per_class,
+               "most_confused": {"true": splits.class_names[i], "predicted": splits.class_names[j],
+                                 "count": int(off[i, j]), "seeds": len(preds)},
+               "feature_map_figures": feature_fig_ids, "feature_map_image": FEATURE_MAP_IMAGE}
+
+    probe_data = {"translation": translation, "equivariance": equivariance,
+                  "permutation": permutation, "weight_sharing": sharing}
+    facts = baseline_facts(baseline, reference, chance, input_shape)
+    extra = {"probes": probe_data, "visuals": visuals, "baseline_facts": facts}
+    generated = prose.generate(study=study, eda=eda, baseline=baseline,
+                               reference=reference, models=models, facts=facts, probes=probe_data,
+                               visuals=visuals, chance=chance)
+    extra["generated"] = generated
+    extra["text_origin"] = prose.text_origin(study)
+    return figs, extra

@@ -1,0 +1,160 @@
+"""How a check is declared: its id, its parameters (pydantic), and the `Outcome` it returns —
+the fraction of the item's points verified (0..1), the evidence found and, short of full marks,
+how to fix it. Checks never raise on a damaged report: the scorer turns a missing key into a
+failed item that names it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from cnnreport.rubric.submission import (
+    Submission,
+    decimals,
+    is_measurement,
+    number_value,
+    numbers_in,
+    squash,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+REBUILD = "rebuild the report with `cnnreport render --study <study>`"
+
+
+@dataclass
+class Outcome:
+    fraction: float  # of the item's points verified, 0..1
+    evidence: str
+    fix: str = ""
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    id: str
+    params: type[Params]
+    fn: Callable[[Submission, Any], Outcome]
+    doc: str
+
+
+CHECKS: dict[str, CheckDef] = {}
+
+
+def check(check_id: str, params: type[Params] = Params) -> Callable:
+    def register(fn: Callable[[Submission, Any], Outcome]) -> Callable[[Submission, Any], Outcome]:
+        CHECKS[check_id] = CheckDef(check_id, params, fn, (fn.__doc__ or "").strip().splitlines()[0])
+        return fn
+    return register
+
+
+def ok(evidence: str) -> Outcome:
+    return Outcome(1.0, evidence)
+
+
+def fail(evidence: str, fix: str) -> Outcome:
+    return Outcome(0.0, evidence, fix)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _pm(summary: dict[str, Any] | None, digits: int = 3) -> str:
+    if not summary or summary.get("mean") is None:
+        return "—"
+    if summary.get("std") is None:
+        return f"{summary['mean']:.{digits}f} (1 seed)"
+    return f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f}"
+
+
+def _label(model: dict[str, Any]) -> str:
+    return str(model.get("name", "?"))
+
+
+def _chance(sub: Submission) -> float:
+    chance = sub.get("headline.chance")
+    if chance is None:
+        chance = 1.0 / int(sub.get("dataset.num_classes"))
+    return float(chance)
+
+
+def _list(text_items: list[str], limit: int = 4) -> str:
+    more = f" and {len(text_items) - limit} more" if len(text_items) > limit else ""
+    return ", ".join(text_items[:limit]) + more
+
+
+def _figure_state(sub: Submission, fig_id: str) -> tuple[bool, str, str]:
+    """(shown, evidence, fix) for one figure: listed, file present, referenced, in the PDF."""
+    fig = next((f for f in sub.get("figures") or [] if isinstance(f, dict) and f.get("id") == fig_id), None)
+    if fig is None:
+        return False, f"no figure '{fig_id}' in report.json", REBUILD
+    rel = str(fig.get("file", ""))
+    path = sub.folder / rel
+    if not path.is_file():
+        return False, f"{rel} is missing from the report folder", f"restore {rel} or {REBUILD}"
+    with path.open("rb") as fh:
+        if fh.read(8) != PNG_MAGIC:
+            return False, f"{rel} is not a PNG image", f"restore {rel} or {REBUILD}"
+    size_kb = path.stat().st_size / 1024
+    if sub.html is None:
+        return False, f"{rel} exists but report.html is missing", REBUILD
+    if rel not in sub.html.images:
+        return False, f"{rel} exists but report.html does not show it", REBUILD
+    where = "report.html"
+    if sub.pdf_state == "read":
+        caption = str(fig.get("caption", ""))[:60]
+        if caption and squash(caption) not in squash(sub.pdf_text or ""):
+            return False, f"{rel} shown in report.html but its caption is not in report.pdf", \
+                "re-render the PDF: `cnnreport render`"
+        where += " and report.pdf"
+    return True, f"{rel} ({size_kb:.0f} kB) shown in {where}", ""
+
+
+def result_values(report: dict[str, Any]) -> list[float]:
+    """Every number the results state (models, headline, comparisons, probes), for citations."""
+    out: list[float] = []
+    skip = {"curves", "layers", "arch", "seeds", "run_ids", "diverged_seeds", "level", "n"}
+
+    def walk(x: Any) -> None:
+        if isinstance(x, bool) or x is None:
+            return
+        if isinstance(x, (int, float)):
+            if math.isfinite(x):
+                out.append(float(x))
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                if k not in skip:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    for key in ("models", "headline", "comparisons", "probes", "experiment"):
+        walk(report.get(key))
+    return out
+
+
+def cited_numbers(text: str, values: list[float]) -> tuple[list[str], list[str]]:
+    """(numbers in text that state a result, numbers that look like results but match none)."""
+    cited, unknown = [], []
+    for tok in numbers_in(text):
+        x, d = number_value(tok), decimals(tok)
+        if d == 0 and abs(x) < 100:
+            continue  # "3×3", "2 seeds": too common to count as a cited result
+        tol = 0.5 * 10 ** -d + 1e-9
+        if any(abs(v - x) <= tol or (d >= 1 and abs(100 * v - x) <= tol) for v in values):
+            cited.append(tok)
+        elif is_measurement(tok):
+            unknown.append(tok)
+    return cited, unknown
+
+
+def _text_origin(sub: Submission, section: str, text: str) -> str:
+    origin = (sub.get("text_origin") or {}).get(section) if isinstance(sub.get("text_origin"), dict) else None
+    return origin or ("author" if text.strip() else "none")

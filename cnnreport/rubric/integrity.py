@@ -1,0 +1,194 @@
+"""Were the report's numbers edited by hand? Three comparisons, each naming what differs.
+
+1. report.html against report.json: the HTML is re-rendered from report.json with the same
+   templates and the two texts' numbers are aligned in order; a number the HTML prints that the
+   re-render does not is an edit.
+2. report.pdf against report.html: the PDF's result numbers (those with decimals or thousands
+   separators; page numbers are bare integers) must all be numbers the HTML prints.
+3. report.json against runs/ (when the run records are at hand): each run.json must still hash to
+   the sha256 the report was built from, and each model's per-seed test accuracies, and
+   parameter count, must be those of its runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+from cnnreport.rubric.submission import (
+    Submission,
+    is_measurement,
+    numbers_in,
+    parse_html,
+)
+
+MAX_LISTED = 5  # differences named per comparison; the rest are counted
+
+
+@dataclass
+class Part:
+    name: str
+    ok: bool | None  # None: could not be compared (says why in detail)
+    detail: str
+    differences: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Integrity:
+    parts: list[Part]
+
+    @property
+    def ok(self) -> bool:
+        """Every comparison that applies was made and agreed."""
+        # The HTML comparison must have been made; the PDF and runs ones count where they apply.
+        return not any(p.ok is False for p in self.parts) and \
+            any(p.name == "html" and p.ok for p in self.parts)
+
+    @property
+    def differences(self) -> list[str]:
+        return [d for p in self.parts for d in p.differences]
+
+    def summary(self) -> str:
+        return "; ".join(p.detail for p in self.parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "differences": self.differences,
+                "parts": [{"name": p.name, "ok": p.ok, "detail": p.detail} for p in self.parts]}
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _context_tokens(chunks: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(number, section, a few words before it) for every number of the visible text."""
+    out: list[tuple[str, str, str]] = []
+    recent: list[str] = []  # the words before, across table cells, within one section
+    last_section = None
+    for section, text in chunks:
+        if section != last_section:
+            recent, last_section = [], section
+        rest = text
+        for tok in numbers_in(text):
+            head, _, rest = rest.partition(tok)
+            recent = (recent + head.split())[-4:]
+            out.append((tok, section, " ".join(recent)))
+            recent = (recent + [tok])[-4:]
+        recent = (recent + rest.split())[-4:]
+    return out
+
+
+def _more(n: int) -> str:
+    return f" (and {n - MAX_LISTED} more)" if n > MAX_LISTED else ""
+
+
+def html_vs_json(sub: Submission) -> Part:
+    from cnnreport.report.html import html_from_context
+
+    if sub.html is None:
+        return Part("html", None, "report.html missing or unreadable: its numbers were not compared")
+    try:
+        expected = html_from_context(sub.report)
+    except Exception as exc:  # noqa: BLE001 - a report.json the templates cannot render
+        return Part("html", None, f"report.html not compared: report.json does not render with this "
+                                  f"cnnreport ({type(exc).__name__}: {str(exc)[:80]})")
+    want = _context_tokens(parse_html(expected).chunks)
+    have = _context_tokens(sub.html.chunks)
+    sm = SequenceMatcher(a=[t for t, _, _ in want], b=[t for t, _, _ in have], autojunk=False)
+    diffs = []
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            continue
+        w = ", ".join(t for t, _, _ in want[i1:i2]) or "nothing"
+        h = ", ".join(t for t, _, _ in have[j1:j2]) or "nothing"
+        ref = have[j1] if j1 < j2 else want[i1]
+        diffs.append(f"report.html §{ref[1] or 'title'} after “{ref[2]}”: prints {h} where report.json gives {w}")
+    if diffs:
+        return Part("html", False, f"report.html differs from report.json in {len(diffs)} place(s): "
+                                   + "; ".join(diffs[:MAX_LISTED]) + _more(len(diffs)), diffs)
+    return Part("html", True, f"report.html numbers equal report.json's ({len(have)} numbers)")
+
+
+def pdf_vs_html(sub: Submission) -> Part:
+    state = sub.pdf_state
+    if state != "read" or sub.html is None:
+        return Part("pdf", None, {"skipped": "report.pdf not compared (checked before the PDF is rendered)",
+                                  "missing": "no report.pdf to compare",
+                                  "damaged": "report.pdf unreadable: not compared"}.get(state, "no HTML to compare the PDF with"))
+    html_nums = Counter(t for t in numbers_in(sub.html.text()) if is_measurement(t))
+    pdf_nums = Counter(t for t in numbers_in(sub.pdf_text or "") if is_measurement(t))
+    extra = pdf_nums - html_nums
+    if extra:
+        where = []
+        for tok in list(extra)[:MAX_LISTED]:
+            page = next((i + 1 for i, p in enumerate(sub.pdf_pages or []) if tok in numbers_in(p)), "?")
+            where.append(f"{tok} (p. {page})")
+        diffs = [f"report.pdf prints {w}, which report.html does not" for w in where]
+        return Part("pdf", False, f"report.pdf has {sum(extra.values())} number(s) report.html lacks: "
+                                  + ", ".join(where) + _more(len(extra)), diffs)
+    return Part("pdf", True, f"report.pdf numbers all in report.html ({sum(pdf_nums.values())} numbers)")
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+def json_vs_runs(sub: Submission) -> Part:
+    runs = [r for r in sub.get("runs") or [] if isinstance(r, dict)]
+    if sub.runs_dir is None:
+        return Part("runs", None, "run records not at hand: report.json not compared with runs/")
+    diffs: list[str] = []
+    records: dict[str, dict[str, Any]] = {}
+    hashed = 0
+    for r in runs:
+        rid = str(r.get("run_id"))
+        path = sub.runs_dir / rid / "run.json"
+        if not path.is_file():
+            diffs.append(f"run {rid} listed in report.json is missing from {sub.runs_dir.name}/")
+            continue
+        if r.get("sha256"):
+            hashed += 1
+            if sha256_file(path) != r["sha256"]:
+                diffs.append(f"runs/{rid}/run.json changed since the report was built (sha256 differs)")
+        try:
+            records[rid] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            diffs.append(f"runs/{rid}/run.json unreadable ({exc})")
+    for m in sub.models():
+        name = m.get("name")
+        ids = m.get("run_ids") or []
+        have = [records[i] for i in ids if i in records]
+        if len(have) != len(ids):
+            continue  # missing runs already named
+        values = [r["test"]["accuracy"] for r in have if not r.get("diverged")]
+        stated = (m.get("test_accuracy") or {}).get("values") or []
+        if len(values) != len(stated) or not all(_close(a, b) for a, b in zip(values, stated)):
+            diffs.append(f"models[{name}].test_accuracy: report.json {['%.4f' % v for v in stated]}, "
+                         f"runs {['%.4f' % v for v in values]}")
+        elif values and not _close(sum(values) / len(values), (m.get("test_accuracy") or {}).get("mean")):
+            diffs.append(f"models[{name}].test_accuracy.mean {m['test_accuracy'].get('mean')} is not the "
+                         f"mean of its runs ({sum(values) / len(values):.4f})")
+        params = {r.get("architecture", {}).get("params") for r in have}
+        if have and params != {m.get("params")}:
+            diffs.append(f"models[{name}].params: report.json {m.get('params')}, runs {sorted(params, key=str)}")
+    if diffs:
+        return Part("runs", False, "report.json differs from its runs: " + "; ".join(diffs[:MAX_LISTED])
+                    + _more(len(diffs)), diffs)
+    detail = f"report.json equals its {len(records)} run records"
+    detail += f" ({hashed} sha256 match)" if hashed else " (report.json carries no run hashes)"
+    return Part("runs", True, detail)
+
+
+def verify(sub: Submission) -> Integrity:
+    """All three comparisons, made once per submission (the rubric item and the score share them)."""
+    if sub.integrity is None:
+        sub.integrity = Integrity([html_vs_json(sub), pdf_vs_html(sub), json_vs_runs(sub)])
+    return sub.integrity

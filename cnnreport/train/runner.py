@@ -1,0 +1,72 @@
+"""The local runner: trains every run of a plan that is not stored yet, group by group, saving
+each run atomically as it finishes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from cnnreport.files import write_json
+from cnnreport.train import store
+from cnnreport.train.engine import ProgramCache, train_group
+from cnnreport.train.plan import RunSpec
+from cnnreport.train.progress import Progress
+
+
+def save_run(study_dir: Path, record: dict[str, Any], model: Any) -> Path:
+    def fill(tmp: Path) -> None:
+        np.save(tmp / "test_predictions.npy", record.pop("_predictions"))
+        model.save(tmp / "model.keras")
+        write_json(tmp / store.RUN_FILE, record)  # last: its presence marks completeness
+
+    return store.write_run(study_dir, record["run_id"], fill)
+
+
+def groups_of(todo: list[RunSpec], max_towers: int) -> list[list[RunSpec]]:
+    """Runs that can share one program (same training settings, data and probe: models and seeds
+    may differ), in chunks of at most `max_towers`, in plan order."""
+    groups: list[list[RunSpec]] = []
+    for spec in todo:
+        last = groups[-1] if groups else None
+        if (last and len(last) < max_towers and last[0].probe == spec.probe
+                and last[0].training == spec.training and last[0].data == spec.data):
+            last.append(spec)
+        else:
+            groups.append([spec])
+    return groups
+
+
+def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_root: Path,
+             echo: Callable[[str], None] = print) -> dict[str, int]:
+    """Train every run of the plan that is not already stored. Returns counts trained/skipped."""
+    from cnnreport.train import levers as levers_mod
+
+    if not plan:
+        return {"trained": 0, "skipped": 0, "diverged": 0}
+    study_dir = store.study_runs_dir(runs_root, plan[0].study)
+    store.clean_stale(study_dir)
+    todo = [r for r in plan if not store.is_complete(study_dir / r.run_id)]
+    skipped = len(plan) - len(todo)
+    if skipped:
+        echo(f"{skipped} of {len(plan)} runs already done (runs/{plan[0].study}/); {len(todo)} to train")
+    if not todo:
+        return {"trained": 0, "skipped": skipped, "diverged": 0}
+    lv = levers_mod.choose(todo[0].training.precision)
+    echo(f"levers: {lv.reason}")
+    progress = Progress(todo, echo)
+    diverged = 0
+    programs = ProgramCache()  # each model is saved before the next group reuses its program
+    for group in groups_of(todo, lv.max_towers):
+        for (record, model), spec in zip(train_group(group, splits_for(group[0]), progress, lv, programs), group):
+            save_run(study_dir, record, model)
+            progress.run_finished()
+            if record["diverged"]:
+                diverged += 1
+                echo(f"  {spec.describe()}: loss became NaN — recorded as diverged")
+            else:
+                echo(f"  done {spec.describe()}: test accuracy {record['test']['accuracy']:.4f} "
+                     f"({record['train_time_s']:.0f} s)")
+    return {"trained": len(todo), "skipped": skipped, "diverged": diverged}
