@@ -15,7 +15,13 @@ from cnnreport.data.splits import Splits
 
 
 def describe(splits: Splits) -> dict[str, Any]:
-    """EDA statistics as plain data (report.json's `dataset`)."""
+    """EDA statistics as plain data (report.json's `dataset`), balance and locality included."""
+    eda = _basics(splits)
+    eda.update(eda_extras(splits, eda))
+    return eda
+
+
+def _basics(splits: Splits) -> dict[str, Any]:
     n = splits.num_classes
 
     def counts(y: np.ndarray) -> list[int]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from cnnreport.files import atomic_path, write_json
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # cnnreport/, every subpackage included
 
 
 def cache_dir(report_dir: Path) -> Path:
@@ -34,12 +34,13 @@ def cache_dir(report_dir: Path) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
-    """The package's Python source and the drawing library's version: what turns inputs into output."""
+    """Every module of the package (all subpackages) and the drawing library's version: what
+    turns inputs into output. A change anywhere in the code invalidates every entry."""
     import matplotlib
 
     h = hashlib.sha256(matplotlib.__version__.encode())
-    for path in sorted(PACKAGE.glob("*.py")):
-        h.update(path.name.encode())
+    for path in sorted(PACKAGE.rglob("*.py")):
+        h.update(path.relative_to(PACKAGE).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 

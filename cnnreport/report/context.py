@@ -1,7 +1,9 @@
-"""The report's context: everything the report states, as plain data (saved as report.json).
+"""report.json: everything the report states, as plain data, built in one place.
 
-Keys are a contract (DESIGN.md): the rubric check and graders read them. See
-docs in README.md ("report.json") for each key.
+`build_report` is the only function that assembles report.json: each key comes from one step
+below, in the order the report reads. Keys are a contract (DESIGN.md): the rubric check and
+graders read them; README.md ("report.json") documents each. Only the rubric check's own result
+(`rubric`) is added afterwards, by the render step that runs the check on the rendered HTML.
 """
 
 from __future__ import annotations
@@ -11,9 +13,98 @@ from pathlib import Path
 from typing import Any
 
 from cnnreport import __version__
+from cnnreport.data.eda import describe
+from cnnreport.data.splits import Splits
+from cnnreport.report import cache as memo
+from cnnreport.report import evidence, prose
+from cnnreport.report.figures import data as data_figures
+from cnnreport.report.figures import style
+from cnnreport.report.figures import training as training_figures
+from cnnreport.results.baseline import baseline_facts
+from cnnreport.results.checklist import build_checklist
+from cnnreport.results.findings import build_comparisons, results_rows
+from cnnreport.results.summaries import records_by_model, summarize_models
+from cnnreport.results.verification import verify_study
+from cnnreport.study.models import study_models
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import DECISIONS
 from cnnreport.study.variants import level_label, reference_level
+
+# Bump when a report.json key changes meaning. 2: `checklist` holds the lab's validation
+# questions (judged as the rubric judges them); `experiment.verification[]` records each CNN's
+# built-layer signature and run settings.
+REPORT_FORMAT = 2
+
+
+def stamp() -> dict[str, Any]:
+    return {"format": REPORT_FORMAT, "generator": f"cnnreport {__version__}",
+            "generated_at": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def build_report(*, study: Study, splits: Splits, records: list[dict[str, Any]], runs_dir: Path,
+                 report_dir: Path, environment: dict[str, Any],
+                 deployment: dict[str, Any] | None) -> dict[str, Any]:
+    """report.json's content (without `rubric`), and every figure drawn into report_dir/figures/.
+
+    What depends only on runs, data and code (figures, probe numbers, the verification) comes
+    from the render cache when it can (report/cache.py), so a re-render loads no model."""
+    fig_dir = report_dir / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = memo.cache_dir(report_dir)
+    models = summarize_models(study_models(study), records)
+    dataset = describe(splits)
+    chance = 1.0 / splits.num_classes
+    baseline = next(m for m in models if m["role"] == "baseline")
+    reference = next(m for m in models if m["role"] == "reference")
+    trained = evidence.TrainedModels(runs_dir)
+
+    figures = data_figure_list(splits, dataset, fig_dir) + training_figure_list(models, records, splits, fig_dir)
+    figures += evidence.architecture_figures(baseline, reference, list(splits.input_shape), fig_dir)
+    probe_figs, probes = evidence.probe_evidence(models, records, splits, trained, cache_dir, fig_dir)
+    feature_figs, feature_fig_ids = evidence.learned_features(models, splits, trained, cache_dir, fig_dir)
+    error_figs, visuals = evidence.errors_of_best(models, splits, runs_dir, fig_dir)
+    figures += probe_figs + feature_figs + error_figs
+    visuals.update({"feature_map_figures": feature_fig_ids, "feature_map_image": evidence.FEATURE_MAP_IMAGE})
+    facts = baseline_facts(baseline, reference, chance, list(splits.input_shape))
+    comparisons = build_comparisons(models)
+
+    report = {
+        **stamp(),
+        "study": study_section(study),
+        "dataset": dataset,
+        "models": models,
+        "experiment": experiment_section(study, models, comparisons, splits, cache_dir),
+        "headline": headline(models, splits.num_classes),
+        "comparisons": comparisons,
+        "checklist": [],
+        "probes": probes,
+        "visuals": visuals,
+        "baseline_facts": facts,
+        "generated": prose.generate(study=study, eda=dataset, baseline=baseline, reference=reference,
+                                    models=models, facts=facts, probes=probes, visuals=visuals,
+                                    chance=chance),
+        "text_origin": prose.text_origin(study),
+        "figures": [style.with_print_width(f, report_dir, style.DPI) for f in figures],
+        "text": {"dataset": study.text.dataset, "preprocessing": study.text.preprocessing,
+                 "interpretation": study.text.interpretation},
+        "rationale": rationale_rows(study),
+        "runs": run_rows(records),
+        "environment": {**environment, "seeds": list(study.seeds)},
+        "deployment": deployment,
+        "rubric": None,
+    }
+    report["checklist"] = build_checklist(report)  # judged from the report's own data, as `check` does
+    return report
+
+
+# ---------------------------------------------------------------------------------- sections
+
+
+def study_section(study: Study) -> dict[str, Any]:
+    return {"name": study.name, "title": study.title, "author": study.author,
+            "profile": study.profile, "hash": study.digest(), "file": _shown_path(Path(study.source)),
+            "training": study.training.model_dump(mode="json"),
+            "data": study.data.model_dump(mode="json"), "seeds": list(study.seeds)}
 
 
 def _shown_path(path: Path) -> str:
@@ -24,12 +115,17 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def _by_role(models: list[dict[str, Any]], role: str) -> list[dict[str, Any]]:
-    return [m for m in models if m["role"] == role]
+def experiment_section(study: Study, models: list[dict[str, Any]], comparisons: list[dict[str, Any]],
+                       splits: Splits, cache_dir: Path) -> dict[str, Any]:
+    """The factor and its levels, the controlled-variable verification, the results table.
 
-
-def experiment_summary(study: Study, models: list[dict[str, Any]]) -> dict[str, Any]:
+    The verification builds every CNN; it is cached once per design (the study without its
+    prose), so a re-render after editing text needs no Keras. It raises UserError when the
+    experiment is not controlled."""
     exp = study.experiment
+    design = study.model_dump(mode="json", exclude={"text", "title", "author", "source", "profile"})
+    verified = memo.json_value(cache_dir, "verification", [design, list(splits.input_shape), splits.num_classes],
+                               lambda: verify_study(study, splits.input_shape, splits.num_classes))
     return {
         "factor": exp.factor,
         "layers": exp.layers,
@@ -37,11 +133,12 @@ def experiment_summary(study: Study, models: list[dict[str, Any]]) -> dict[str, 
         "level_labels": [level_label(exp.factor, lv) for lv in exp.levels],
         "reference_level": reference_level(study.cnn, exp),
         "models": [m["name"] for m in models if m["kind"] == "cnn"],
-        "n_variants": len(_by_role(models, "variant")),
+        "n_variants": sum(1 for m in models if m["role"] == "variant"),
         "seeds": list(study.seeds),
-        # Filled by the controlled-variable verification (experimental-rigour work).
-        "controlled": None,
-        "differences": [],
+        "controlled": verified["controlled"],
+        "differences": verified["differences"],
+        "verification": verified["verification"],
+        "table": results_rows(models, comparisons),
     }
 
 
@@ -72,38 +169,32 @@ def rationale_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
-def build_context(*, study: Study, study_file: Path, dataset: dict[str, Any],
-                  models: list[dict[str, Any]], records: list[dict[str, Any]],
-                  figures: list[dict[str, str]], environment: dict[str, Any],
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    ctx = {
-        **stamp(),
-        "study": {"name": study.name, "title": study.title, "author": study.author,
-                  "profile": study.profile, "hash": study.digest(), "file": _shown_path(study_file),
-                  "training": study.training.model_dump(mode="json"),
-                  "data": study.data.model_dump(mode="json"), "seeds": list(study.seeds)},
-        "dataset": dataset,
-        "models": models,
-        "experiment": experiment_summary(study, models),
-        "headline": headline(models, dataset["num_classes"]),
-        "comparisons": [],
-        "figures": figures,
-        "text": {"dataset": study.text.dataset, "preprocessing": study.text.preprocessing,
-                 "interpretation": study.text.interpretation},
-        "rationale": rationale_rows(study),
-        "runs": [{"run_id": r["run_id"], "model": r["model"]["name"], "seed": r["seed"],
-                  "probe": r.get("probe", "none"), "train_time_s": r["train_time_s"],
-                  "diverged": r["diverged"], "sha256": r.get("_sha256")} for r in records],
-        "environment": {**environment, "seeds": list(study.seeds)},
-        "deployment": None,
-        "rubric": None,
-    }
-    if extra:
-        ctx.update(extra)
-    return ctx
-REPORT_FORMAT = 1  # bump when a report.json key changes meaning
+def run_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run the report was built from, with the sha256 of its run.json (for integrity)."""
+    return [{"run_id": r["run_id"], "model": r["model"]["name"], "seed": r["seed"],
+             "probe": r.get("probe", "none"), "train_time_s": r["train_time_s"],
+             "diverged": r["diverged"], "sha256": r.get("_sha256")} for r in records]
 
 
-def stamp() -> dict[str, Any]:
-    return {"format": REPORT_FORMAT, "generator": f"cnnreport {__version__}",
-            "generated_at": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+# ----------------------------------------------------------------------------------- figures
+
+
+def data_figure_list(splits: Splits, dataset: dict[str, Any], fig_dir: Path) -> list[dict[str, str]]:
+    return [
+        data_figures.sample_grid(splits.x_train, splits.y_train, splits.class_names, fig_dir),
+        data_figures.class_distribution(dataset["class_counts"], splits.class_names, fig_dir),
+        data_figures.image_dimensions(dataset["image_shape"], dataset["original_sizes"], splits.x_train, fig_dir),
+        data_figures.preprocessing(splits.x_train[0], splits.x_train, fig_dir),
+    ]
+
+
+def training_figure_list(models: list[dict[str, Any]], records: list[dict[str, Any]], splits: Splits,
+                         fig_dir: Path) -> list[dict[str, str]]:
+    by_model = records_by_model(records)
+    histories = {name: [r["history"] for r in runs] for name, runs in by_model.items()}
+    figs = [training_figures.training_curves(m, histories.get(m["name"], []), fig_dir,
+                                             "curves_baseline" if m["role"] == "baseline" else "curves_reference")
+            for m in models if m["role"] in ("baseline", "reference")]
+    figs.append(training_figures.variant_curves(models, fig_dir, histories))
+    figs.append(training_figures.accuracy_bars(models, splits.num_classes, fig_dir))
+    return figs

@@ -1,8 +1,8 @@
-"""The report's evidence beyond the results table: EDA extras, baseline limitations, probes,
-visualisations of trained models, and the paragraphs generated from those numbers.
+"""What the trained models show, beyond the results table: the inductive-bias probes, learned
+filters and feature maps, and the best model's errors — each step's numbers and its figures.
 
 Reads finished runs (run.json, model.keras, test_predictions.npy) and the data splits; trains
-nothing. `collect()` returns the figures and the context keys it adds to report.json.
+nothing. Models are loaded only for what the render cache (reports/<study>/cache/) lacks.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ import numpy as np
 from cnnreport.backend import import_keras
 from cnnreport.data.splits import Splits, pixel_permutation, shuffle_pixels
 from cnnreport.report import cache as memo
-from cnnreport.report import prose
 from cnnreport.report.figures import errors as error_figures
 from cnnreport.report.figures import models as model_figures
 from cnnreport.report.figures import probes as probe_figures
 from cnnreport.results import probes
-from cnnreport.results.baseline import baseline_facts
 from cnnreport.results.statistics import summarize
 from cnnreport.results.summaries import records_by_model
-from cnnreport.study.schema import Study
 from cnnreport.train.plan import PERMUTATION_SEED
 
 FEATURE_MAP_IMAGE = 0  # index of the test image every feature-map figure shows
@@ -65,44 +62,50 @@ def first_layer_and_maps(models: dict[str, Any], image: np.ndarray) -> dict[str,
     return out
 
 
-# ------------------------------------------------------------------------------------ collect
+# ----------------------------------------------------------------------------- the evidence
 
 
-def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records: list[dict[str, Any]],
-            eda: dict[str, Any], runs_dir: Path, fig_dir: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """All extra figures and context keys (probes, visuals, baseline facts, prose, text_origin).
+class TrainedModels:
+    """Finished runs' models, each loaded from disk at most once, and only when a cache misses."""
 
-    Models are loaded only for what the memo (reports/<study>/cache/) does not hold yet."""
-    figs: list[dict[str, str]] = []
-    chance = 1.0 / splits.num_classes
+    def __init__(self, runs_dir: Path):
+        self.runs_dir = runs_dir
+        self.get = functools.lru_cache(maxsize=None)(lambda run_id: _load(runs_dir, run_id))
+
+
+def architecture_figures(baseline: dict[str, Any], reference: dict[str, Any], input_shape: list[int],
+                         fig_dir: Path) -> list[dict[str, str]]:
+    return [model_figures.architecture_diagram(baseline, input_shape, fig_dir, "arch_baseline",
+                                               "Fully connected baseline"),
+            model_figures.architecture_diagram(reference, input_shape, fig_dir, "arch_reference",
+                                               "Reference CNN")]
+
+
+def probe_evidence(models: list[dict[str, Any]], records: list[dict[str, Any]], splits: Splits,
+                   trained: TrainedModels, cache_dir: Path, fig_dir: Path
+                   ) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The inductive-bias probes (report.json `probes`) and their figures.
+
+    Translation and equivariance predict with trained models; their inputs (finished runs, the
+    test split) never change under a run id, so their numbers are cached by run id and a
+    re-render skips the thousands of predictions. Permutation and weight sharing are read off
+    run records and layer tables."""
     baseline = next(m for m in models if m["role"] == "baseline")
     reference = next(m for m in models if m["role"] == "reference")
-    cnns = [m for m in models if m["kind"] == "cnn"]
-    input_shape = list(splits.input_shape)
-
-    # Architecture diagrams.
-    figs.append(model_figures.architecture_diagram(baseline, input_shape, fig_dir, "arch_baseline",
-                                         "Fully connected baseline"))
-    figs.append(model_figures.architecture_diagram(reference, input_shape, fig_dir, "arch_reference", "Reference CNN"))
-
-    # Models: the first seed of each CNN (filters, feature maps); every seed of the baseline and
-    # the reference for the translation probe. Each is loaded only on a memo miss.
-    model_of = functools.lru_cache(maxsize=None)(lambda run_id: _load(runs_dir, run_id))
-    first_ids = {m["name"]: m["run_ids"][0] for m in cnns if m["run_ids"]}
-    cache_dir = memo.cache_dir(fig_dir.parent)
+    figs: list[dict[str, str]] = []
 
     def translation_now() -> dict[str, Any]:
-        loaded = {m["name"]: [model_of(r) for r in m["run_ids"]] for m in (baseline, reference)}
+        loaded = {m["name"]: [trained.get(r) for r in m["run_ids"]] for m in (baseline, reference)}
         return probes.translation(loaded, splits.x_test, splits.y_test)
 
-    # Probes. Their inputs (finished runs, the test split) never change under a run id, so their
-    # numbers are cached by run id: a re-render skips the thousands of predictions.
     translation = cached(cache_dir, "translation", baseline["run_ids"] + reference["run_ids"], translation_now)
     figs.append(probe_figures.translation_figure(translation, fig_dir))
-    equivariance = cached(cache_dir, "equivariance", [reference["run_ids"][0], baseline["run_ids"][0]],
-                          lambda: probes.equivariance(model_of(reference["run_ids"][0]),
-                                                      model_of(baseline["run_ids"][0]), splits.x_test))
+    first_ref, first_base = reference["run_ids"][0], baseline["run_ids"][0]
+    equivariance = cached(cache_dir, "equivariance", [first_ref, first_base],
+                          lambda: probes.equivariance(trained.get(first_ref), trained.get(first_base),
+                                                      splits.x_test))
     figs.append(probe_figures.equivariance_figure(equivariance, fig_dir))
+
     perm_by_model = records_by_model(records, probe="permuted")
     permutation = probes.permutation(
         {m["name"]: m["test_accuracy"]["values"] for m in (baseline, reference)},
@@ -111,28 +114,41 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
     permutation["seed"] = PERMUTATION_SEED
     permutation["run_ids"] = [r["run_id"] for rs in perm_by_model.values() for r in rs]
     if permutation["models"]:
-        h, w, _ = input_shape
+        h, w, _ = splits.input_shape
         example = splits.x_train[0]
         shuffled = shuffle_pixels(example, pixel_permutation(h, w, PERMUTATION_SEED))
         figs.append(probe_figures.permutation_figure(permutation, example, shuffled, fig_dir))
-    sharing = probes.weight_sharing_table(reference["layers"], input_shape)
+    sharing = probes.weight_sharing_table(reference["layers"], list(splits.input_shape))
     figs.append(probe_figures.weight_sharing_figure(sharing, fig_dir))
+    return figs, {"translation": translation, "equivariance": equivariance,
+                  "permutation": permutation, "weight_sharing": sharing}
 
-    # Visualisations: first-layer filters, feature maps, errors of the best model.
+
+def learned_features(models: list[dict[str, Any]], splits: Splits, trained: TrainedModels,
+                     cache_dir: Path, fig_dir: Path) -> tuple[list[dict[str, str]], list[str]]:
+    """First-layer filters and feature maps of each CNN's first seed; returns the figures and
+    the feature-map figure ids."""
+    first_ids = {m["name"]: m["run_ids"][0] for m in models if m["kind"] == "cnn" and m["run_ids"]}
     image = splits.x_test[FEATURE_MAP_IMAGE]
     seen = memo.arrays(cache_dir, "first-layer-and-maps", [list(first_ids.values()), image],
-                       lambda: first_layer_and_maps({n: model_of(r) for n, r in first_ids.items()}, image))
-    kernels = [(name, seen[f"kernel_{i}"]) for i, name in enumerate(first_ids)]
-    figs.append(model_figures.first_layer_filters(kernels, fig_dir))
-    feature_fig_ids = []
+                       lambda: first_layer_and_maps({n: trained.get(r) for n, r in first_ids.items()}, image))
+    figs = [model_figures.first_layer_filters([(name, seen[f"kernel_{i}"]) for i, name in enumerate(first_ids)],
+                                              fig_dir)]
+    fig_ids = []
     for i, name in enumerate(first_ids):
         convs = [str(c) for c in seen[f"convs_{i}"]]
         fig_id = f"feature_maps_{i}"
-        figs.append(model_figures.feature_maps(image, [(name, [(c, seen[f"map_{i}_{j}"]) for j, c in enumerate(convs)])],
-                                     fig_dir, fig_id, name))
-        feature_fig_ids.append(fig_id)
+        figs.append(model_figures.feature_maps(
+            image, [(name, [(c, seen[f"map_{i}_{j}"]) for j, c in enumerate(convs)])], fig_dir, fig_id, name))
+        fig_ids.append(fig_id)
+    return figs, fig_ids
 
-    best = max((m for m in cnns if m["test_accuracy"]["mean"] is not None),
+
+def errors_of_best(models: list[dict[str, Any]], splits: Splits, runs_dir: Path,
+                   fig_dir: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """The best CNN's confusion matrix (summed over its seeds), per-class accuracy and most
+    confused pair, from the test predictions each run saved."""
+    best = max((m for m in models if m["kind"] == "cnn" and m["test_accuracy"]["mean"] is not None),
                key=lambda m: m["test_accuracy"]["mean"])
     preds = [np.load(runs_dir / r / "test_predictions.npy") for r in best["run_ids"]]
     n = splits.num_classes
@@ -144,24 +160,12 @@ def collect(study: Study, splits: Splits, models: list[dict[str, Any]], records:
         mask = splits.y_test == c
         per_class.append({"class": splits.class_names[c],
                           "accuracy": summarize([float((p[mask] == c).mean()) for p in preds if mask.any()])})
-    figs.append(error_figures.confusion(matrix, per_class, splits.class_names, best["name"], len(preds), fig_dir))
-    figs.append(error_figures.misclassified(splits.x_test, splits.y_test, preds[0], splits.class_names,
-                                  best["name"], fig_dir))
+    figs = [error_figures.confusion(matrix, per_class, splits.class_names, best["name"], len(preds), fig_dir),
+            error_figures.misclassified(splits.x_test, splits.y_test, preds[0], splits.class_names,
+                                        best["name"], fig_dir)]
     off = matrix.copy()
     np.fill_diagonal(off, 0)
     i, j = np.unravel_index(int(off.argmax()), off.shape)
-    visuals = {"best_model": best["name"], "confusion": matrix.tolist(), "per_class": per_class,
-               "most_confused": {"true": splits.class_names[i], "predicted": splits.class_names[j],
-                                 "count": int(off[i, j]), "seeds": len(preds)},
-               "feature_map_figures": feature_fig_ids, "feature_map_image": FEATURE_MAP_IMAGE}
-
-    probe_data = {"translation": translation, "equivariance": equivariance,
-                  "permutation": permutation, "weight_sharing": sharing}
-    facts = baseline_facts(baseline, reference, chance, input_shape)
-    extra = {"probes": probe_data, "visuals": visuals, "baseline_facts": facts}
-    generated = prose.generate(study=study, eda=eda, baseline=baseline,
-                               reference=reference, models=models, facts=facts, probes=probe_data,
-                               visuals=visuals, chance=chance)
-    extra["generated"] = generated
-    extra["text_origin"] = prose.text_origin(study)
-    return figs, extra
+    return figs, {"best_model": best["name"], "confusion": matrix.tolist(), "per_class": per_class,
+                  "most_confused": {"true": splits.class_names[i], "predicted": splits.class_names[j],
+                                    "count": int(off[i, j]), "seeds": len(preds)}}

@@ -1,10 +1,15 @@
 """report.json → HTML with Jinja (autoescape on: text from a study file is the user's), figures
 and tables numbered. The HTML is a pure function of report.json, so the rubric check can
 re-render it to detect numbers edited by hand.
+
+A render draws the report's HTML once: the rubric check reads that draft, and its result (the
+last appendix) is rendered alone and put in the slot the draft left for it. The result is the
+same text `html_from_context` gives for the finished report.json (tests/test_report_html.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,11 @@ import jinja2
 
 from cnnreport import resources
 from cnnreport.files import write_text
-from cnnreport.report.formatting import FILTERS
+from cnnreport.formatting import FILTERS
+from cnnreport.report.numbering import number
+
+REPORT_TEMPLATE = "report.html.j2"
+APPENDIX_TEMPLATE = "sections/rubric.html.j2"  # included last by REPORT_TEMPLATE
 
 
 def environment_jinja() -> jinja2.Environment:
@@ -23,18 +32,46 @@ def environment_jinja() -> jinja2.Environment:
     return env
 
 
-# ------------------------------------------------------------------------------------ rendering
+def _render(template: str, context: dict[str, Any]) -> str:
+    return environment_jinja().get_template(template).render(**context)
 
 
 def html_from_context(context: dict[str, Any]) -> str:
     """The report's HTML, figures and tables numbered: a pure function of report.json (the
     rubric check re-runs it to detect numbers edited by hand)."""
-    from cnnreport.report.numbering import number
+    return number(_render(REPORT_TEMPLATE, context))
 
-    return number(environment_jinja().get_template("report.html.j2").render(**context))
+
+@dataclass(frozen=True)
+class Draft:
+    """The report's HTML before the rubric check: rendered once, the appendix's slot empty."""
+
+    raw: str  # un-numbered template output
+    slot: str  # what the appendix template rendered without a rubric result
+
+    @property
+    def html(self) -> str:
+        """What the rubric check reads: the draft, figures and tables numbered."""
+        return number(self.raw)
+
+    def with_appendix(self, context: dict[str, Any]) -> str:
+        """The finished HTML: the appendix rendered for `context["rubric"]` in its slot."""
+        if self.raw.count(self.slot) != 1:
+            raise RuntimeError("the report template must include the rubric appendix exactly once")
+        return number(self.raw.replace(self.slot, _render(APPENDIX_TEMPLATE, context)))
+
+
+def draft(context: dict[str, Any]) -> Draft:
+    """Render report.json without its rubric result (context["rubric"] is None)."""
+    if context.get("rubric") is not None:
+        raise ValueError("a draft is rendered before the rubric check: context['rubric'] must be None")
+    return Draft(_render(REPORT_TEMPLATE, context), _render(APPENDIX_TEMPLATE, context))
+
+
+def write_html(html: str, out_path: Path) -> Path:
+    return write_text(out_path, html)
 
 
 def render_html(context: dict[str, Any], out_path: Path) -> Path:
-    html = html_from_context(context)
-    write_text(out_path, html)
-    return out_path
+    """Re-render a finished report.json to report.html (e.g. after editing its text by hand)."""
+    return write_html(html_from_context(context), out_path)

@@ -10,29 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnreport.report.formatting import fmt_int, fmt_pct, fmt_pts
+from cnnreport.formatting import fmt_int, fmt_pct, fmt_pm_pct, fmt_pts, fmt_tiny
 from cnnreport.study.schema import Study
-
-
-def _pm(s: dict[str, Any], pct: bool = True) -> str:
-    if s.get("mean") is None:
-        return "—"
-    if pct:
-        return fmt_pct(s["mean"]) + (f" ± {100 * s['std']:.1f}" if s.get("std") is not None else "")
-    return f"{s['mean']:.3f}" + (f" ± {s['std']:.3f}" if s.get("std") is not None else "")
-
-
-def _small(e: float) -> str:
-    """An error that is zero up to float32 rounding says so instead of printing 0.0e+00."""
-    return "below 1e-6 (exact up to float rounding)" if e < 1e-6 else f"{e:.1e}"
+from cnnreport.study.specs import DECISIONS
 
 
 def text_origin(study: Study) -> dict[str, str]:
     """Per section: 'author' when the study file supplies the text, else 'generated'."""
     t = study.text
     given = sum(1 for v in t.rationale.values() if v.strip())
-    from cnnreport.study.specs import DECISIONS
-
     return {
         "dataset": "author" if t.dataset.strip() else "generated",
         "preprocessing": "author" if t.preprocessing.strip() else "generated",
@@ -44,12 +30,19 @@ def text_origin(study: Study) -> dict[str, str]:
 def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], reference: dict[str, Any],
              models: list[dict[str, Any]], facts: dict[str, Any], probes: dict[str, Any],
              visuals: dict[str, Any], chance: float) -> dict[str, str]:
+    """Every generated paragraph, by key (report.json `generated`)."""
+    return {**eda_paragraphs(eda, chance), **baseline_paragraphs(facts),
+            **probe_paragraphs(eda, baseline, reference, probes),
+            **question_paragraphs(eda, baseline, reference, probes),
+            **error_paragraphs(visuals)}
+
+
+def eda_paragraphs(eda: dict[str, Any], chance: float) -> dict[str, str]:
+    """Class balance, why the data suits convolution, preprocessing."""
     out: dict[str, str] = {}
     h, w, c = eda["image_shape"]
     corr = eda.get("locality_correlation", {})
     bal = eda.get("balance")
-
-    # --- EDA
     if bal:
         names = eda["classes"]
         out["balance"] = (
@@ -76,7 +69,12 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
         + ": already of order one, so no further standardisation is applied. No augmentation is used, "
         "so that the translation probe below measures what the architecture alone provides.")
 
-    # --- baseline limitations
+    return out
+
+
+def baseline_paragraphs(facts: dict[str, Any]) -> dict[str, str]:
+    """The baseline's limits, from its numbers."""
+    out: dict[str, str] = {}
     gap = facts["generalisation_gap"]
     parts = []
     if gap.get("mean") is not None:
@@ -98,7 +96,14 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
            "neighbouring pixels belong together, and a pattern learned at one position must be "
            "learned again at every other position." if share else ""))
 
-    # --- probes
+    return out
+
+
+def probe_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference: dict[str, Any],
+                     probes: dict[str, Any]) -> dict[str, str]:
+    """One paragraph per inductive-bias probe: translation, equivariance, permutation, sharing."""
+    out: dict[str, str] = {}
+    _, w, _ = eda["image_shape"]
     tr = probes["translation"]
     k = tr["shifts"][-1]
     tm = tr["models"]
@@ -108,8 +113,8 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
         r0, rk = tm[r_name]["per_shift"][0], tm[r_name]["per_shift"][-1]
         out["translation"] = (
             f"Shifting the test images by {k} pixels (of {w}) lowers the baseline from "
-            f"{_pm(b0)} to {_pm(bk)} ({fmt_pts(-tm[b_name]['drop']['mean'])}) and the reference CNN from "
-            f"{_pm(r0)} to {_pm(rk)} ({fmt_pts(-tm[r_name]['drop']['mean'])}); measured on "
+            f"{fmt_pm_pct(b0)} to {fmt_pm_pct(bk)} ({fmt_pts(-tm[b_name]['drop']['mean'])}) and the reference CNN from "
+            f"{fmt_pm_pct(r0)} to {fmt_pm_pct(rk)} ({fmt_pts(-tm[r_name]['drop']['mean'])}); measured on "
             f"{tr['n_images']:,} test images over {len(tm[r_name]['per_seed'])} seeds. "
             + ("The CNN keeps more of its accuracy under shifts. " if tm[r_name]['drop']['mean'] < tm[b_name]['drop']['mean']
                else "The CNN is not more robust to shifts here: equivariant conv layers are followed by "
@@ -127,10 +132,10 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
             last = deeper[-1]
             deep_txt = (f" Deeper, {last['layer']} (downsampled {last['stride']}×) stays equivariant for "
                         f"shifts that are whole pixels of its map: error "
-                        f"{_small(max(r['equivariance'] for r in last['rows']))}.")
+                        f"{fmt_tiny(max(r['equivariance'] for r in last['rows']))}.")
         out["equivariance"] = (
             f"Equivariance on feature maps: shifting the input and then applying {first['layer']} "
-            f"gives the shifted feature map up to a relative error {_small(e_max)} "
+            f"gives the shifted feature map up to a relative error {fmt_tiny(e_max)} "
             f"(interior, {eq['n_images']} images), although the map itself changes by "
             f"{min(ch):.0%}–{max(ch):.0%}.{deep_txt} The MLP's first dense layer changes by "
             f"{min(mlp):.0%}–{max(mlp):.0%} under the same shifts, and no rearrangement of its units "
@@ -140,9 +145,9 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
         bp, rp = pm[b_name], pm[r_name]
         out["permutation"] = (
             f"Locality: retrained on images whose pixels are shuffled by one fixed permutation, the "
-            f"baseline goes from {_pm(bp['normal'])} to {_pm(bp['permuted'])} "
-            f"({fmt_pts(bp['change']['mean'])}), the reference CNN from {_pm(rp['normal'])} to "
-            f"{_pm(rp['permuted'])} ({fmt_pts(rp['change']['mean'])}). A fixed permutation of the "
+            f"baseline goes from {fmt_pm_pct(bp['normal'])} to {fmt_pm_pct(bp['permuted'])} "
+            f"({fmt_pts(bp['change']['mean'])}), the reference CNN from {fmt_pm_pct(rp['normal'])} to "
+            f"{fmt_pm_pct(rp['permuted'])} ({fmt_pts(rp['change']['mean'])}). A fixed permutation of the "
             "inputs is just a relabelling of the MLP's input weights, so it loses nothing it relies "
             "on; the CNN's 3×3 neighbourhoods now contain unrelated pixels, and its advantage "
             + ("— absent to begin with here — stays absent." if rp["normal"]["mean"] <= bp["normal"]["mean"] else
@@ -161,14 +166,25 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
             f"({f['locally_connected'] / f['conv']:,.0f}×), and a dense layer producing the same output "
             f"{fmt_int(f['dense'])} ({f['dense'] / f['conv']:,.0f}×).")
 
-    # --- the lab's three questions
+    return out
+
+
+def question_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference: dict[str, Any],
+                        probes: dict[str, Any]) -> dict[str, str]:
+    """The lab's three questions: why convolution wins, its inductive bias, when it does not fit."""
+    out: dict[str, str] = {}
+    h, w, _ = eda["image_shape"]
+    b_name, r_name = baseline["name"], reference["name"]
+    pm = probes["permutation"]["models"]
+    ws = probes["weight_sharing"]
+    eq = probes["equivariance"]
     diff = reference["test_accuracy"]["mean"] - baseline["test_accuracy"]["mean"] \
         if reference["test_accuracy"]["mean"] is not None and baseline["test_accuracy"]["mean"] is not None else None
     if diff is not None:
         ratio = reference["params"] / baseline["params"] if baseline["params"] else None
         verb = "beats the baseline by" if diff > 0 else "does not beat the baseline here: the difference is"
         q1 = (f"The reference CNN {verb} {fmt_pts(diff)} of test accuracy "
-              f"({_pm(reference['test_accuracy'])} against {_pm(baseline['test_accuracy'])}) with "
+              f"({fmt_pm_pct(reference['test_accuracy'])} against {fmt_pm_pct(baseline['test_accuracy'])}) with "
               f"{ratio:.2f}× the baseline's parameters" if ratio else "")
         if b_name in pm and r_name in pm:
             q1 += (f". The permutation probe shows where the margin comes from: with the spatial layout "
@@ -187,23 +203,27 @@ def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], ref
                   f"{h}×{w} image)")
     if eq["cnn_layers"]:
         q2.append(f"translation equivariance (feature maps shift with the input, relative error "
-                  f"{_small(max(r['equivariance'] for r in eq['cnn_layers'][0]['rows']))})")
+                  f"{fmt_tiny(max(r['equivariance'] for r in eq['cnn_layers'][0]['rows']))})")
     out["q2"] = ("Its inductive bias has three parts, each measured above: " + "; ".join(q2) + ". "
                  "Together they encode the prior that an image is made of local patterns that may "
                  "occur anywhere, which the model therefore does not have to learn from data.")
     q3 = ("Convolution does not fit data whose inputs have no meaningful neighbourhood: ")
     if b_name in pm and r_name in pm:
-        q3 += (f"on permuted pixels the CNN reaches {_pm(pm[r_name]['permuted'])} against the baseline's "
-               f"{_pm(pm[b_name]['permuted'])}. ")
+        q3 += (f"on permuted pixels the CNN reaches {fmt_pm_pct(pm[r_name]['permuted'])} against the baseline's "
+               f"{fmt_pm_pct(pm[b_name]['permuted'])}. ")
     q3 += ("The same holds for tabular features in arbitrary column order, for inputs where absolute "
            "position carries the meaning (a fixed form, a centred sensor reading) so that sharing "
            "weights across positions throws information away, and for very small inputs where the "
            "parameter savings of sharing are negligible.")
     out["q3"] = q3
-    mc = visuals["most_confused"]
-    out["errors"] = (f"The best CNN ({visuals['best_model']}) most often mistakes {mc['true']} for "
-                     f"{mc['predicted']} ({mc['count']} test images over {mc['seeds']} seeds).")
     return out
+
+
+def error_paragraphs(visuals: dict[str, Any]) -> dict[str, str]:
+    """What the best CNN gets wrong most often."""
+    mc = visuals["most_confused"]
+    return {"errors": f"The best CNN ({visuals['best_model']}) most often mistakes {mc['true']} for "
+                      f"{mc['predicted']} ({mc['count']} test images over {mc['seeds']} seeds)."}
 
 
 def _kernel_text(model: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnnreport.formatting import fmt_p, fmt_pm, pts_value
 from cnnreport.results.statistics import ALPHA, compare, holm
 
 METRIC = "test_accuracy"
@@ -54,38 +55,19 @@ def _label(name: str, kind: str, side: str) -> str:
     return short + (" (the reference)" if side == "b" else "")
 
 
-def _minus(text: str) -> str:
-    return text.replace("-", "−")
-
-
-def _pts(x: float, signed: bool = True) -> str:
-    digits = 2 if abs(100 * x) < 0.1 and x != 0 else 1
-    return _minus(f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}")
-
-
-def fmt_p(p: float) -> str:
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}"
-
-
-def _pm(mean: float, std: float | None) -> str:
-    return f"{mean:.3f}" + (f" ± {std:.3f}" if std is not None else "")
-
-
 def sentence(c: dict[str, Any]) -> str:
     """One finding in words, generated from the numbers of one comparison."""
     a, b = _label(c["a"], c["kind"], "a"), _label(c["b"], c["kind"], "b")
     if c["mean_a"] is None or c["mean_b"] is None:
         return f"{a[0].upper() + a[1:]} or {b} has no finished run: nothing to compare."
-    head = (f"{a[0].upper() + a[1:]} reached {_pm(c['mean_a'], c['std_a'])} against "
-            f"{_pm(c['mean_b'], c['std_b'])} for {b}: {_pts(c['diff'])} pts")
+    head = (f"{a[0].upper() + a[1:]} reached {fmt_pm({'mean': c['mean_a'], 'std': c['std_a']})} against "
+            f"{fmt_pm({'mean': c['mean_b'], 'std': c['std_b']})} for {b}: {pts_value(c['diff'])} pts")
     if c["test"] == "none":
         if c["n_a"] < 2 or c["n_b"] < 2:
             return (f"{head}; not enough seeds for a test ({c['n_a']} and {c['n_b']} runs, at least "
                     f"2 per model needed), so no difference is claimed.")
         return f"{head}; every run gave the same value, so there is nothing to test — a tie."
-    ci = f"95 % CI [{_pts(c['diff_ci_low'], False)}, {_pts(c['diff_ci_high'], False)}]"
+    ci = f"95 % CI [{pts_value(c['diff_ci_low'], False)}, {pts_value(c['diff_ci_high'], False)}]"
     stat = f"{fmt_p(c['p_holm'])} ({c['test']}, Holm-adjusted)"
     if c["significant"]:
         verdict = "significantly higher" if c["diff"] > 0 else "significantly lower"

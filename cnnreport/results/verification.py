@@ -11,24 +11,20 @@ field) are measured on the built models, not inferred from the spec.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from cnnreport.backend import import_keras
 from cnnreport.errors import UserError
+from cnnreport.results.differences import (
+    Comparison,
+    canonical,
+    compare,
+    show,
+    touched_layers,
+)
 from cnnreport.study.models import ModelSpec, study_models
 from cnnreport.study.schema import Study
 from cnnreport.train.plan import plan_runs
-
-ABSENT = "absent"
-_POOL = re.compile(r"^(?:max|avg)pool(\d+)$")
-
-
-def canonical(layer_name: str) -> str:
-    """Max and average pooling of block i are the same slot ('pool<i>'): swapping one for the
-    other is a type change of one layer, not one layer removed and another added."""
-    m = _POOL.match(layer_name)
-    return f"pool{m.group(1)}" if m else layer_name
 
 
 def _plain(value: Any) -> Any:
@@ -39,80 +35,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def show(value: Any) -> str:
-    """A config value as the report prints it: [5, 5] → '5×5'."""
-    if isinstance(value, list) and value and all(isinstance(v, (int, float)) for v in value):
-        return "×".join(str(v) for v in value)
-    return str(value)
-
-
-def layer_signature(model: Any) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Canonical layer name → (type, config without the name), in model order."""
+def layer_signature(model: Any) -> dict[str, list[Any]]:
+    """Canonical layer name → [type, config without the name], in model order (JSON-ready, as
+    report.json records it for the rubric check)."""
     keras = import_keras()
 
-    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    out: dict[str, list[Any]] = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
         config = {k: _plain(v) for k, v in layer.get_config().items() if k != "name"}
-        out[canonical(layer.name)] = (type(layer).__name__, config)
+        out[canonical(layer.name)] = [type(layer).__name__, config]
     return out
-
-
-def layer_differences(reference: dict[str, tuple[str, dict[str, Any]]],
-                      variant: dict[str, tuple[str, dict[str, Any]]]) -> list[tuple[str, Any, Any]]:
-    """(key, reference value, variant value) for every layer added, removed, retyped or reconfigured."""
-    diffs: list[tuple[str, Any, Any]] = []
-    names = list(reference) + [n for n in variant if n not in reference]
-    for name in names:
-        if name not in variant:
-            diffs.append((name, reference[name][0], ABSENT))
-        elif name not in reference:
-            diffs.append((name, ABSENT, variant[name][0]))
-        elif reference[name][0] != variant[name][0]:
-            diffs.append((f"{name}.type", reference[name][0], variant[name][0]))
-        else:
-            ref_cfg, var_cfg = reference[name][1], variant[name][1]
-            for key in list(ref_cfg) + [k for k in var_cfg if k not in ref_cfg]:
-                if ref_cfg.get(key, ABSENT) != var_cfg.get(key, ABSENT):
-                    diffs.append((f"{name}.{key}", ref_cfg.get(key, ABSENT), var_cfg.get(key, ABSENT)))
-    return diffs
-
-
-def setting_differences(reference_runs: list[Any], variant_runs: list[Any]) -> list[tuple[str, Any, Any]]:
-    """Training and data settings and seeds of the runs actually planned for two models."""
-    diffs: list[tuple[str, Any, Any]] = []
-    ref, var = reference_runs[0], variant_runs[0]
-    for section in ("training", "data"):
-        a = getattr(ref, section).model_dump(mode="json")
-        b = getattr(var, section).model_dump(mode="json")
-        for key in a:
-            if a[key] != b[key]:
-                diffs.append((f"{section}.{key}", a[key], b[key]))
-    seeds_a, seeds_b = [r.seed for r in reference_runs], [r.seed for r in variant_runs]
-    if seeds_a != seeds_b:
-        diffs.append(("seeds", seeds_a, seeds_b))
-    return diffs
-
-
-def declared(key: str, factor: str, touched: set[int]) -> bool:
-    """Whether a difference key belongs to the declared factor on the declared layers."""
-    m = re.match(r"^(conv|pool)(\d+)(?:\.(.+))?$", key)
-    if not m:
-        return False
-    kind, index, attr = m.group(1), int(m.group(2)), m.group(3)
-    if factor == "depth":
-        return attr is None  # whole blocks added or removed
-    if index not in touched:
-        return False
-    if factor == "pooling":
-        return kind == "pool" and attr in (None, "type")
-    wanted = {"kernel_size": "kernel_size", "filters": "filters", "stride": "strides"}[factor]
-    return kind == "conv" and attr == wanted
-
-
-def _accepted(key: str, accept: tuple[str, ...]) -> str | None:
-    return next((a for a in accept if key == a or key.startswith(a + ".")), None)
 
 
 def verify_study(study: Study, input_shape: tuple[int, int, int], num_classes: int) -> dict[str, Any]:
@@ -131,9 +65,9 @@ def verify_study(study: Study, input_shape: tuple[int, int, int], num_classes: i
         runs.setdefault(spec.model.name, []).append(spec)
 
     exp = study.experiment
-    touched = set(range(1, 1 + max(len(m.arch.blocks) for m in models))) if exp.layers == "all" else {1}
+    touched = touched_layers(exp.layers, max(len(m.arch.blocks) for m in models))
     built = {m.name: make_model(m, input_shape, num_classes) for m in models}  # vanishing maps raise here
-    ref_sig = layer_signature(built[reference.name])
+    described = {m.name: (layer_signature(built[m.name]), run_settings(runs[m.name])) for m in models}
     ref_info = analyse(built[reference.name])
 
     differences: list[dict[str, Any]] = []
@@ -141,28 +75,16 @@ def verify_study(study: Study, input_shape: tuple[int, int, int], num_classes: i
     problems: list[str] = []
     for m in models:
         info = analyse(built[m.name]) if m is not reference else ref_info
-        found = [] if m is reference else (
-            layer_differences(ref_sig, layer_signature(built[m.name]))
-            + setting_differences(runs[reference.name], runs[m.name]))
-        used_accepts: set[str] = set()
-        unexpected: list[str] = []
-        for key, a, b in found:
-            is_declared = declared(key, exp.factor, touched)
-            accept = None if is_declared else _accepted(key, m.accept)
-            if accept:
-                used_accepts.add(accept)
-            differences.append({"model": m.name, "key": key, "reference": a, "variant": b,
-                                "declared": is_declared, "accepted": accept is not None})
-            if not is_declared and accept is None:
-                unexpected.append(f"{key} {show(a)} → {show(b)}")
-        if unexpected:
+        found = (Comparison(m.name, [], [], []) if m is reference else
+                 compare(m.name, described[reference.name], described[m.name], exp.factor, touched, m.accept))
+        differences += found.differences
+        if found.unexpected:
             problems.append(f"variant {m.name!r} differs from the reference beyond its factor "
-                            f"({exp.factor}): {'; '.join(unexpected)}")
-        unused = [a for a in m.accept if a not in used_accepts]
-        if unused:
-            problems.append(f"variant {m.name!r}: accept lists {unused} but the variant does not "
-                            f"differ from the reference there")
-        rows.append(_row(m, info, ref_info, [d for d in differences if d["model"] == m.name]))
+                            f"({exp.factor}): {'; '.join(found.unexpected)}")
+        if found.unused_accepts:
+            problems.append(f"variant {m.name!r}: accept lists {found.unused_accepts} but the variant "
+                            f"does not differ from the reference there")
+        rows.append(_row(m, info, ref_info, found.differences, described[m.name]))
     keras.backend.clear_session()
     if problems:
         raise UserError(f"{study.source}: experiment is not controlled: " + " | ".join(problems)
@@ -172,8 +94,14 @@ def verify_study(study: Study, input_shape: tuple[int, int, int], num_classes: i
             "differences": differences, "verification": rows}
 
 
+def run_settings(specs: list[Any]) -> dict[str, Any]:
+    """What a model's planned runs share besides the architecture: training, data, seeds."""
+    return {"training": specs[0].training.model_dump(mode="json"),
+            "data": specs[0].data.model_dump(mode="json"), "seeds": [s.seed for s in specs]}
+
+
 def _row(model: ModelSpec, info: dict[str, Any], ref: dict[str, Any],
-         diffs: list[dict[str, Any]]) -> dict[str, Any]:
+         diffs: list[dict[str, Any]], described: tuple[dict[str, list[Any]], dict[str, Any]]) -> dict[str, Any]:
     """One verification-table row: what differs, and what that does to the network."""
     status = ("reference" if model.role == "reference"
               else "accepted differences" if any(d["accepted"] for d in diffs) else "controlled")
@@ -192,4 +120,7 @@ def _row(model: ModelSpec, info: dict[str, Any], ref: dict[str, Any],
         "output_shapes": [{"layer": layer["name"], "shape": list(layer["output_shape"])}
                           for layer in info["layers"]
                           if layer["type"] in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "Flatten")],
+        # What the differences were computed from, so the rubric check can recompute them.
+        "signature": described[0],
+        "settings": described[1],
     }

@@ -21,6 +21,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
+from cnnreport.report.html import html_from_context
 from cnnreport.rubric.submission import (
     Submission,
     is_measurement,
@@ -89,12 +90,10 @@ def _more(n: int) -> str:
 
 
 def html_vs_json(sub: Submission) -> Part:
-    from cnnreport.report.html import html_from_context
-
     if sub.html is None:
         return Part("html", None, "report.html missing or unreadable: its numbers were not compared")
     try:
-        expected = html_from_context(sub.report)
+        expected = sub.rendered if sub.rendered is not None else html_from_context(sub.report)
     except Exception as exc:  # noqa: BLE001 - a report.json the templates cannot render
         return Part("html", None, f"report.html not compared: report.json does not render with this "
                                   f"cnnreport ({type(exc).__name__}: {str(exc)[:80]})")

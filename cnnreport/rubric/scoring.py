@@ -10,6 +10,7 @@ from typing import Any
 
 from cnnreport.rubric.checks.catalogue import CHECKS
 from cnnreport.rubric.checks.registry import Outcome
+from cnnreport.rubric.integrity import verify
 from cnnreport.rubric.schema import Item, Rubric, load_rubric
 from cnnreport.rubric.submission import NotAReport, Submission
 
@@ -63,8 +64,6 @@ def score(sub: Submission, rubric: Rubric) -> dict[str, Any]:
     x = _pts(sum(c["earned"] for c in main))
     y = _pts(sum(c["automatic"] for c in main))
     z = _pts(sum(c["human"] for c in main))
-    from cnnreport.rubric.integrity import verify
-
     integ = verify(sub)
     score_ = {"earned": x, "automatic": y, "human": z, "total": rubric.total,
               "bonus_earned": _pts(sum(c["earned"] for c in bonus)),
@@ -92,10 +91,11 @@ def check_report(folder: str | Path, rubric: Rubric | None = None, *, runs_dir: 
 APPENDIX_KEYS = ("rubric", "score", "criteria", "human", "lists", "integrity", "pdf")
 
 
-def appendix(folder: Path, context: dict[str, Any], runs_dir: Path | None,
+def appendix(folder: Path, context: dict[str, Any], html: str, runs_dir: Path | None,
              rubric: Rubric | None = None) -> dict[str, Any]:
-    """report.json's `rubric`: the check as the build runs it, on the HTML just rendered (the
-    PDF does not exist yet; `cnnreport check` reads it afterwards)."""
+    """report.json's `rubric`: the check as the build runs it, on the HTML just rendered from
+    `context` (the PDF does not exist yet; `cnnreport check` reads it afterwards)."""
     ctx = {**context, "rubric": None}
-    result = score(Submission(folder, ctx, runs_dir=runs_dir, read_pdf=False), rubric or load_rubric())
+    sub = Submission(folder, ctx, runs_dir=runs_dir, read_pdf=False, html=html, rendered=html)
+    result = score(sub, rubric or load_rubric())
     return {k: result[k] for k in APPENDIX_KEYS}

@@ -134,12 +134,17 @@ def parse_html(html: str) -> HtmlText:
 
 
 class Submission:
-    """One report folder. `report` may be handed in (the build checks before writing report.json)."""
+    """One report folder. The build checks before it writes anything: it hands in `report`
+    (report.json's content), `html` (the HTML just rendered) and `rendered` (what report.json
+    renders to, which is that same HTML), so nothing is read back or rendered twice."""
 
     def __init__(self, folder: str | Path, report: dict[str, Any] | None = None, *,
-                 runs_dir: str | Path | None = None, read_pdf: bool = True) -> None:
+                 runs_dir: str | Path | None = None, read_pdf: bool = True,
+                 html: str | None = None, rendered: str | None = None) -> None:
         self.folder = Path(folder)
         self._report = report
+        self._html = html
+        self.rendered = rendered
         self._runs_dir = Path(runs_dir) if runs_dir else None
         self.read_pdf = read_pdf
         self.notes: list[str] = []
@@ -182,6 +187,8 @@ class Submission:
     # ------------------------------------------------------------------ rendered files
     @cached_property
     def html_source(self) -> str | None:
+        if self._html is not None:
+            return self._html
         try:
             return (self.folder / HTML_FILE).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

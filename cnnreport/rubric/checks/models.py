@@ -4,10 +4,9 @@ loss trends, the CNN against the baseline, design decisions justified.
 
 from __future__ import annotations
 
-import math
-
 from pydantic import Field
 
+from cnnreport.results import judgements as judge
 from cnnreport.rubric.checks.registry import (
     REBUILD,
     Outcome,
@@ -15,10 +14,10 @@ from cnnreport.rubric.checks.registry import (
     _chance,
     _label,
     _list,
-    _pm,
     _text_origin,
     check,
     fail,
+    from_judgement,
     ok,
 )
 from cnnreport.rubric.submission import Submission
@@ -69,60 +68,27 @@ class ChanceParams(Params):
 
 @check("above_chance", ChanceParams)
 def above_chance(sub: Submission, p: ChanceParams) -> Outcome:
-    """Mean test accuracy above chance (1 / classes)."""
-    m = sub.model(p.role)
-    acc = (m or {}).get("test_accuracy") or {}
-    if acc.get("mean") is None:
-        return fail(f"no test accuracy for the {p.role} model", "train it: `cnnreport build`")
-    chance = _chance(sub)
-    ci = f"; 95 % CI low {acc['ci_low']:.3f}" if acc.get("ci_low") is not None else ""
-    text = f"{_label(m)} {_pm(acc)} vs chance {chance:.3f} ({100 * (acc['mean'] - chance):+.1f} pts{ci})"
-    if acc["mean"] > chance:
-        return ok(text)
-    return fail(text, "the baseline learns nothing: check the learning rate and the labels")
+    """Test accuracy above chance (1 / classes); with seeds, the 95 % interval's lower end."""
+    return from_judgement(judge.above_chance(sub.model(p.role), _chance(sub)))
 
 
 class LossParams(Params):
     role: str = Field(default="baseline", pattern="^(baseline|reference)$")
-    tolerance: float = Field(default=0.02, ge=0, le=1)  # relative rise still read as a plateau
 
 
 @check("loss_trend", LossParams)
 def loss_trend(sub: Submission, p: LossParams) -> Outcome:
-    """Training loss decreases or plateaus (mean over seeds, first vs last epoch)."""
+    """Training loss decreases or plateaus (mean over seeds); validation loss and overfitting noted."""
     m = sub.model(p.role)
-    curve = (((m or {}).get("curves") or {}).get("loss") or {}).get("mean") or []
-    if len(curve) < 2:
-        return fail(f"{p.role}: {len(curve)} epoch(s) of training loss — no trend to read",
-                    "train for at least 2 epochs (training.epochs)")
-    first, last = curve[0], curve[-1]
-    if any(v is None or not math.isfinite(v) for v in curve):
-        return fail(f"{_label(m)}: training loss is not finite", "lower the learning rate")
-    val = (((m.get("curves") or {}).get("val_loss") or {}).get("mean") or [])
-    val_text = f"; validation loss {val[0]:.3f} → {val[-1]:.3f}" if len(val) >= 2 else ""
-    text = f"{_label(m)}: training loss {first:.3f} → {last:.3f} over {len(curve)} epochs{val_text}"
-    if last <= first * (1 + p.tolerance):
-        return ok(text + (" (decreasing)" if last < first else " (plateau)"))
-    return fail(text + " (rising)", "lower the learning rate or check the data pipeline")
+    if m is None:
+        return fail(f"no {p.role} model in report.json", REBUILD)
+    return from_judgement(judge.loss_trend(m))
 
 
 @check("cnn_above_baseline")
 def cnn_above_baseline(sub: Submission, p: Params) -> Outcome:
-    """Reference CNN's mean test accuracy above the baseline's (or the gap explained, for a reader)."""
-    ref, base = sub.model("reference"), sub.model("baseline")
-    if not ref or not base or (ref.get("test_accuracy") or {}).get("mean") is None \
-            or (base.get("test_accuracy") or {}).get("mean") is None:
-        return fail("reference CNN or baseline has no test accuracy", "train both: `cnnreport build`")
-    diff = ref["test_accuracy"]["mean"] - base["test_accuracy"]["mean"]
-    text = f"{_label(ref)} {_pm(ref['test_accuracy'])} vs {_label(base)} {_pm(base['test_accuracy'])} ({100 * diff:+.1f} pts)"
-    comp = next((c for c in sub.get("comparisons") or [] if isinstance(c, dict)
-                 and c.get("kind") == "cnn_vs_baseline"), None)
-    if comp and comp.get("p_holm", comp.get("welch_p")) is not None:
-        text += f"; {comp.get('test', 'test')} p = {comp.get('p_holm', comp.get('welch_p')):.3g}"
-    if diff > 0:
-        return ok(text)
-    return fail(text + ": the CNN is not above the baseline",
-                "train longer or on more data; or explain the gap in text.interpretation (a human reader judges it)")
+    """The reference CNN significantly above the baseline (or the gap explained, for a reader)."""
+    return from_judgement(judge.cnn_above_baseline(sub.get("comparisons") or []))
 
 
 class GeneratedParams(Params):

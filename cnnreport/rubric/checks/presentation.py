@@ -18,6 +18,7 @@ from cnnreport.rubric.checks.registry import (
     ok,
     result_values,
 )
+from cnnreport.rubric.integrity import verify
 from cnnreport.rubric.submission import Submission, squash, words
 
 # ------------------------------------------------------------------------------------- checks
@@ -37,8 +38,6 @@ def figure(sub: Submission, p: FigureParams) -> Outcome:
 @check("integrity")
 def integrity(sub: Submission, p: Params) -> Outcome:
     """No number edited by hand: HTML = report.json, PDF ⊆ HTML, report.json = its runs."""
-    from cnnreport.rubric.integrity import verify
-
     result = verify(sub)
     if result.ok:
         return ok(result.summary())

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
+from cnnreport.results.judgements import Judgement
 from cnnreport.rubric.submission import (
     Submission,
     decimals,
@@ -54,6 +55,11 @@ def check(check_id: str, params: type[Params] = Params) -> Callable:
     return register
 
 
+def from_judgement(j: Judgement) -> Outcome:
+    """A lab question's one judgement (results/judgements.py) as a rubric outcome."""
+    return Outcome(1.0 if j.passed else 0.0, j.evidence, j.fix)
+
+
 def ok(evidence: str) -> Outcome:
     return Outcome(1.0, evidence)
 
@@ -63,14 +69,6 @@ def fail(evidence: str, fix: str) -> Outcome:
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-
-def _pm(summary: dict[str, Any] | None, digits: int = 3) -> str:
-    if not summary or summary.get("mean") is None:
-        return "—"
-    if summary.get("std") is None:
-        return f"{summary['mean']:.{digits}f} (1 seed)"
-    return f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f}"
 
 
 def _label(model: dict[str, Any]) -> str:

@@ -1,5 +1,8 @@
-"""Number formatting, in one place: the Python that writes sentences and the Jinja filters that
-lay out tables call the same functions, so the HTML, the PDF and the generated text agree.
+"""Number formatting, in one place: the Python that writes sentences (findings, prose, checklist
+and rubric evidence) and the Jinja filters that lay out tables call the same functions, so the
+HTML, the PDF, the generated text and the rubric's evidence print a number the same way.
+
+A missing value (None, NaN, ±inf) prints as an em dash, never as "nan".
 """
 
 from __future__ import annotations
@@ -37,6 +40,34 @@ def fmt_pm(summary: dict[str, Any] | None, digits: int = 3) -> str:
     if _missing(summary.get("std")):
         return f"{summary['mean']:.{digits}f} (1 seed)"
     return f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f}"
+
+
+def fmt_pm_pct(summary: dict[str, Any] | None) -> str:
+    """mean ± std of a fraction, in percent: '85.1 % ± 0.3' (the std in points)."""
+    if not summary or _missing(summary.get("mean")):
+        return "—"
+    std = summary.get("std")
+    return fmt_pct(summary["mean"]) + ("" if _missing(std) else f" ± {100 * std:.1f}")
+
+
+def pts_value(x: float, signed: bool = True) -> str:
+    """A difference of fractions as a bare number of points, with a true minus sign and two
+    decimals when one would print 0.0: 0.012 → '+1.2', -0.0004 → '−0.04'."""
+    digits = 2 if abs(100 * x) < 0.1 and x != 0 else 1
+    text = f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def fmt_p(p: float) -> str:
+    """A p-value as a sentence prints it: 'p < 0.001', 'p = 0.004', 'p = 0.07'."""
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}"
+
+
+def fmt_tiny(e: float) -> str:
+    """An error that is zero up to float32 rounding says so instead of printing 0.0e+00."""
+    return "below 1e-6 (exact up to float rounding)" if e < 1e-6 else f"{e:.1e}"
 
 
 def fmt_int(x: Any) -> str:
