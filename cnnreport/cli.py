@@ -9,9 +9,11 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
+from cnnreport import __version__
 from cnnreport.backend import choose_default_backend, import_keras
+from cnnreport.console import Echo, say
 from cnnreport.errors import UserError
 from cnnreport.study.loading import load_study, resolve_study_path
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
@@ -21,20 +23,18 @@ choose_default_backend()  # before anything imports Keras
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _echo(msg: str) -> None:
-    print(msg, flush=True)
-
-
 def _workspace(args: argparse.Namespace):
-    from cnnreport.pipeline import Workspace
+    from cnnreport.train.workspace import Workspace
 
     return Workspace(runs_root=Path(args.runs_dir), reports_root=Path(args.reports_dir),
                      data_dir=Path(args.data_dir) if args.data_dir else None)
 
 
 def _study(args: argparse.Namespace):
-    """The study at the asked profile; commands that read runs default to the profile of the
-    study's last training (so `render` after `make report` finds the quick runs), else full."""
+    """The study at the asked profile; commands that read runs default to the study last built
+    in the runs folder and to the profile of its last training (so `render` after `make report`
+    finds the quick runs), else full."""
+    _default_to_last_study(args, Path(args.runs_dir))
     profile = args.profile
     if profile is None:
         from cnnreport.train import store
@@ -47,30 +47,96 @@ def _study(args: argparse.Namespace):
     return load_study(args.study, profile)
 
 
+def _default_to_last_study(args: argparse.Namespace, runs_root: Path, echo: Echo = say) -> None:
+    """Without --study, a command that reads finished work takes the study last built under
+    `runs_root` (else the default study) and says which it took."""
+    if args.study is not None:
+        return
+    from cnnreport.train import store
+
+    note = store.last_study(runs_root)
+    if note is None:
+        args.study = DEFAULT_STUDY
+        echo(f"study: {DEFAULT_STUDY} (the default; nothing built in {runs_root}/ yet; --study picks another)")
+        return
+    if Path(note["study"]).is_absolute() and not Path(note["study"]).is_file():
+        raise UserError(f"{runs_root / store.LAST_STUDY_FILE}: the study last built here, {note['study']}, "
+                        "is gone; pass --study")
+    args.study = note["study"]
+    echo(f"study: {note['name']} (the last built in {runs_root}/; --study picks another)")
+
+
+def _remember_study(args: argparse.Namespace, study) -> None:
+    """Note the study just trained, for the commands that read finished work. A built-in name
+    is kept as it is; a file as its absolute path (told apart as the loader tells them)."""
+    from cnnreport.train import store
+
+    given = Path(args.study)
+    reference = str(given.resolve()) if given.suffix == ".toml" or given.exists() else args.study
+    store.remember_study(args.runs_dir, study.name, reference)
+
+
+def _train_here(args: argparse.Namespace, study, ws) -> dict[str, int]:
+    from cnnreport.pipeline import train
+
+    _estimate_full_profile_on_cpu(args, study, ws)
+    counts = train(study, ws, say)
+    _remember_study(args, study)
+    return counts
+
+
+def _estimate_full_profile_on_cpu(args: argparse.Namespace, study, ws) -> None:
+    """The full profile is the GPU's: without a GPU, say first how long it would take here and
+    how to get a report in minutes instead, then go on (no question: CI has no one to answer)."""
+    if study.profile != "full":
+        return
+    lighter = load_study(args.study, "quick")
+    if lighter.model_dump(exclude={"profile"}) == study.model_dump(exclude={"profile"}):
+        return  # the study has no quick profile to suggest
+    from cnnreport.train import levers
+
+    if levers.accelerator() == "gpu":
+        return
+    from cnnreport.train.estimate import estimate_study
+    from cnnreport.train.progress import duration
+
+    estimate = estimate_study(study, ws.splits(study), ws.runs_root)
+    if estimate is None:
+        return  # nothing left to train
+    study_option = "" if args.study == DEFAULT_STUDY else f" --study {args.study}"
+    demo = ("" if study.name == "fashion-mnist"
+            else f", or `cnnreport {args.command} --study fashion-mnist --profile quick` (the offline demo)")
+    say(f"no GPU visible: the full profile of {study.name} has {estimate.runs} runs to train, "
+        f"about {duration(estimate.seconds)} on this machine")
+    say(f"  estimated from training steps timed on {estimate.device}: {'; '.join(estimate.timed)}")
+    say(f"  for a report in minutes on a CPU: `cnnreport {args.command}{study_option} --profile quick`"
+        f"{demo}; going on with the full profile (Ctrl-C stops; finished runs are kept)")
+
+
 # ----------------------------------------------------------------------------------- subcommands
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    study = _study(args)
     if args.backend == "sagemaker":
         from cnnreport.deploy.training_jobs import train_sagemaker
 
-        counts = train_sagemaker(_study(args), _workspace(args), args.region, args.role,
-                                 args.instance_type, args.max_parallel, args.bucket, echo=_echo)
-        _echo(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
-              + (f", {counts['failed']} failed" if counts["failed"] else ""))
+        counts = train_sagemaker(study, _workspace(args), args.region, args.role,
+                                 args.instance_type, args.max_parallel, args.bucket, echo=say)
+        _remember_study(args, study)
+        say(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
+            + (f", {counts['failed']} failed" if counts["failed"] else ""))
         return 1 if counts["failed"] else 0
-    from cnnreport.pipeline import train
-
-    counts = train(_study(args), _workspace(args), _echo)
-    _echo(f"trained {counts['trained']} runs, {counts['skipped']} already done"
-          + (f", {counts['diverged']} diverged" if counts["diverged"] else ""))
+    counts = _train_here(args, study, _workspace(args))
+    say(f"trained {counts['trained']} runs, {counts['skipped']} already done"
+        + (f", {counts['diverged']} diverged" if counts["diverged"] else ""))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from cnnreport.deploy.server import serve
 
-    serve(_study(args), _workspace(args), args.model, args.seed, args.host, args.port, args.max_body, _echo)
+    serve(_study(args), _workspace(args), args.model, args.seed, args.host, args.port, args.max_body, say)
     return 0
 
 
@@ -79,16 +145,16 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     plan = plan_deploy(_study(args), _workspace(args), args.model, args.seed, args.region,
                        args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run)
-    _echo(describe_plan(plan))
+    say(describe_plan(plan))
     if not args.dry_run:
-        deploy(plan, Path(args.runs_dir), _echo)
+        deploy(plan, Path(args.runs_dir), say)
     return 0
 
 
 def cmd_undeploy(args: argparse.Namespace) -> int:
     from cnnreport.deploy.endpoints import undeploy
 
-    undeploy(args.endpoint, args.region, _echo)
+    undeploy(args.endpoint, args.region, say)
     return 0
 
 
@@ -96,30 +162,34 @@ def cmd_endpoint_test(args: argparse.Namespace) -> int:
     from cnnreport.deploy.endpoint_test import endpoint_test
 
     t = endpoint_test(_study(args), _workspace(args), args.endpoint, args.local, args.n,
-                      args.model, args.seed, args.region, _echo)
+                      args.model, args.seed, args.region, say)
     return 0 if t["agreement"] == 1.0 and t["same_model"] else 1  # 1: the endpoint disagrees
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from cnnreport.pipeline import render
 
-    render(_study(args), _workspace(args), _echo, pdf=not args.no_pdf)
+    render(_study(args), _workspace(args), say, pdf=not args.no_pdf)
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from cnnreport.pipeline import render, train
+    from cnnreport.pipeline import render
 
     study, ws = _study(args), _workspace(args)
-    train(study, ws, _echo)
-    render(study, ws, _echo, pdf=not args.no_pdf)
+    _train_here(args, study, ws)
+    render(study, ws, say, pdf=not args.no_pdf)
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from cnnreport.rubric.grading import run_check
 
-    return run_check(args, _echo)
+    if not args.report_dirs:
+        # --json prints data on stdout: the note on which study was taken goes to stderr there.
+        note = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else say
+        _default_to_last_study(args, Path(args.runs_dir or "runs"), note)
+    return run_check(args, say)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -128,8 +198,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise UserError(f"{target} exists; pass --force to overwrite it or --output for another name")
     shutil.copyfile(source, target)
-    _echo(f"wrote {target}: edit it (names, text.rationale, text.interpretation, ...) and run "
-          f"`cnnreport build --study {target}`")
+    say(f"wrote {target}: edit it (names, text.rationale, text.interpretation, ...) and run "
+        f"`cnnreport build --study {target}`")
     return 0
 
 
@@ -139,24 +209,109 @@ def cmd_bench(args: argparse.Namespace) -> int:
     load_study(args.study, args.profile)  # bad input fails here, before minutes of training
     ways = (args.only,) if args.only else ("naive", "cnnreport")
     results = run_bench(args.study, args.profile, args.data_dir, args.synthetic, args.seeds_limit,
-                        ways=ways, echo=_echo, naive_seeds=args.naive_seeds)
+                        ways=ways, echo=say, naive_seeds=args.naive_seeds)
     for line in format_report(results):
-        _echo(line)
+        say(line)
     if len(results) < 2:
         return 0
     gap = abs(results["naive"]["mean_test_accuracy"] - results["cnnreport"]["mean_test_accuracy"])
     if not args.synthetic and gap > ACCURACY_TOLERANCE:
-        _echo(f"accuracy differs by {100 * gap:.2f} pts (> {100 * ACCURACY_TOLERANCE:.1f}): speed cost accuracy")
+        say(f"accuracy differs by {100 * gap:.2f} pts (> {100 * ACCURACY_TOLERANCE:.1f}): speed cost accuracy")
         return 1
     return 0
 
 
 # --------------------------------------------------------------------------------------- parser
 
+# Each subcommand's --help: what it does (description) and examples (epilog), kept as written.
+HELP = {
+    "build": ("train what is missing, then render the report", """\
+Train every run of the study that is not stored yet (each (model, seed), plus the locality
+probe's runs), then render reports/<study>/ (report.html, report.pdf, report.json, figures/) and
+check it against the rubric. Runs are found again by a hash of everything that decides them, so a
+second build trains nothing and a stopped build resumes. Without a GPU, the full profile first
+says how long it would take on this machine and how to run the quick profile instead.""", """\
+examples:
+  cnnreport build --study fashion-mnist --profile quick   # offline demo, minutes on a CPU
+  cnnreport build                                         # the CIFAR-10 lab, full profile (GPU)
+  cnnreport build --data-dir ~/data                       # offline: ~/data/cifar-10-python.tar.gz"""),
+    "train": ("train the study's runs (finished runs are skipped)", """\
+Train the study's runs that are not stored yet, without rendering: here (GPU or CPU), or each
+(model, seed) as a SageMaker training job pulled back into runs/<study>/. Each run is written
+under a temporary name and renamed when complete, so an interrupted training loses only the
+runs in progress.""", """\
+examples:
+  cnnreport train --study fashion-mnist --profile quick
+  cnnreport train --backend sagemaker --max-parallel 8 --region eu-west-1"""),
+    "render": ("rebuild the report from runs/ without training", """\
+Rebuild reports/<study>/ from the stored runs alone (and the data set, for its figures); never
+trains, and fails with one line naming what is missing. Without --study it renders the study last
+built in --runs-dir, at the profile it was last trained with.""", """\
+examples:
+  cnnreport render                          # the study last built here
+  cnnreport render --study fashion-mnist --no-pdf"""),
+    "check": ("score reports against the rubric, with evidence (exit 1 below --min-score)", """\
+Score a report folder against the course rubric (rubric.toml): per item the points verified,
+the evidence, and how to fix what is missing; human-judged items are listed apart and never
+counted. Several folders are graded into one table or CSV. Without REPORT_DIR it checks
+reports/<study> of --study, else of the study last built in runs/.""", """\
+examples:
+  cnnreport check                                   # the report of the study last built here
+  cnnreport check reports/fashion-mnist --min-score 80
+  cnnreport check submissions/* --csv grades.csv"""),
+    "serve": ("a local endpoint with the SageMaker container's contract", """\
+Serve one run's model over HTTP as the SageMaker TensorFlow Serving container would (the same
+model.tar.gz, handlers and error answers), for trying requests before deploying. Default: the
+reference CNN's seed with the best final validation accuracy of the study last built here.""", """\
+examples:
+  cnnreport serve --port 8080
+  curl -s localhost:8080/invocations -H 'Content-Type: image/png' --data-binary @shirt.png"""),
+    "deploy": ("deploy a run's model to a SageMaker real-time endpoint", """\
+Export a run's model as a SavedModel, pack and upload it, and create a SageMaker real-time
+endpoint for it (needs the aws extra and credentials). --dry-run prints the plan, instance type
+and region and creates nothing.""", """\
+examples:
+  cnnreport deploy --dry-run
+  cnnreport deploy --study fashion-mnist --region eu-west-1 --role arn:aws:iam::123456789012:role/sm"""),
+    "undeploy": ("delete a SageMaker endpoint, its config and model", """\
+Delete a SageMaker endpoint together with its endpoint configuration and model; parts already
+gone are reported, not errors.""", """\
+example:
+  cnnreport undeploy --endpoint cnnreport-fashion-mnist-cnn-kernel-3x3-s1-0123abcd"""),
+    "endpoint-test": ("send real test images to an endpoint; write the transcript", """\
+Send real test-set images (one class after another) through boto3's invoke_endpoint, to the
+local endpoint (--local) or a SageMaker one, compare each answer with the local model, and write
+the transcript to runs/<study>/endpoint/ for the report. Exit 1 when the endpoint disagrees.""", """\
+examples:
+  cnnreport endpoint-test --local --n 10
+  cnnreport endpoint-test --endpoint cnnreport-cifar10-cnn-kernel-3x3-s2-0123abcd"""),
+    "bench": ("time the plan the naive way and the cnnreport way", """\
+Train the study's plan twice in separate processes, the naive way (model.fit, float32, batch 128,
+one model at a time) and the way build does, and print both times, accuracies and `speedup: …`.
+Exit 1 when the faster way cost accuracy.""", """\
+examples:
+  cnnreport bench --study fashion-mnist --profile quick
+  cnnreport bench --study cifar10 --synthetic --naive-seeds 1   # a GPU without the data"""),
+    "init": ("write a copy of a built-in study to edit", """\
+Copy a built-in study file here to edit: names, seeds, the experiment's factor and levels, and
+your own prose (data set, rationale per design decision, interpretation).""", """\
+example:
+  cnnreport init --study fashion-mnist -o my-study.toml && cnnreport build --study my-study.toml"""),
+}
 
-def _study_options(p: argparse.ArgumentParser, profile_default: str | None = "full") -> None:
-    p.add_argument("--study", default=DEFAULT_STUDY,
-                   help=f"built-in study name (cifar10, fashion-mnist) or a .toml path (default {DEFAULT_STUDY})")
+
+def _subcommand(sub: Any, name: str) -> argparse.ArgumentParser:
+    short, description, epilog = HELP[name]
+    return sub.add_parser(name, help=short, description=description, epilog=epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _study_options(p: argparse.ArgumentParser, profile_default: str | None = "full",
+                   reads_finished_work: bool = False) -> None:
+    study_help = ("default: the study last built in --runs-dir, else " + DEFAULT_STUDY
+                  if reads_finished_work else f"default {DEFAULT_STUDY}")
+    p.add_argument("--study", default=None if reads_finished_work else DEFAULT_STUDY,
+                   help=f"built-in study name (cifar10, fashion-mnist) or a .toml path ({study_help})")
     default = (f"default {profile_default}" if profile_default
                else "default: the profile this study was last trained with, else full")
     p.add_argument("--profile", choices=PROFILES, default=profile_default,
@@ -164,6 +319,11 @@ def _study_options(p: argparse.ArgumentParser, profile_default: str | None = "fu
     p.add_argument("--data-dir", help="folder with the data set's original archives (offline use)")
     p.add_argument("--runs-dir", default="runs", help="run store root (default runs/)")
     p.add_argument("--reports-dir", default="reports", help="reports root (default reports/)")
+
+
+def _reader_options(p: argparse.ArgumentParser) -> None:
+    """Options of the commands that read finished work: study and profile default to the last built."""
+    _study_options(p, profile_default=None, reads_finished_work=True)
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -182,15 +342,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnreport",
         description="Train an MLP baseline and a controlled CNN experiment over seeds, and write the "
-                    "lab report (HTML + PDF) from one study file.")
+                    "lab report (HTML + PDF) from one study file.",
+        epilog="`cnnreport COMMAND --help` describes each command, with examples.")
+    parser.add_argument("--version", action="version", version=f"cnnreport {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("build", help="train what is missing, then render the report")
+    p = _subcommand(sub, "build")
     _study_options(p)
     p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
     p.set_defaults(handler=cmd_build)
 
-    p = sub.add_parser("train", help="train the study's runs (finished runs are skipped)")
+    p = _subcommand(sub, "train")
     _study_options(p)
     p.add_argument("--backend", choices=("local", "sagemaker"), default="local",
                    help="local: in this process (default); sagemaker: one training job per run")
@@ -198,29 +360,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-parallel", type=int, default=4, help="SageMaker jobs at once (default 4)")
     p.set_defaults(handler=cmd_train)
 
-    p = sub.add_parser("serve", help="a local endpoint with the SageMaker container's contract")
-    _study_options(p, profile_default=None)
+    p = _subcommand(sub, "serve")
+    _reader_options(p)
     _model_options(p)
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument("--max-body", type=int, default=6 * 1024 * 1024, help="request size limit in bytes (default 6 MB)")
     p.set_defaults(handler=cmd_serve)
 
-    p = sub.add_parser("deploy", help="deploy a run's model to a SageMaker real-time endpoint")
-    _study_options(p, profile_default=None)
+    p = _subcommand(sub, "deploy")
+    _reader_options(p)
     _model_options(p)
     _aws_options(p, instance_help="endpoint instance type (default ml.m5.large)")
     p.add_argument("--endpoint-name", help="endpoint name (default cnnreport-<study>-<run-id>)")
     p.add_argument("--dry-run", action="store_true", help="print the plan, instance type and region; create nothing")
     p.set_defaults(handler=cmd_deploy)
 
-    p = sub.add_parser("undeploy", help="delete a SageMaker endpoint, its config and model")
+    p = _subcommand(sub, "undeploy")
     p.add_argument("--endpoint", required=True, help="endpoint name")
     p.add_argument("--region", help="AWS region (default AWS_REGION or the AWS config)")
     p.set_defaults(handler=cmd_undeploy)
 
-    p = sub.add_parser("endpoint-test", help="send real test images to an endpoint; write the transcript")
-    _study_options(p, profile_default=None)
+    p = _subcommand(sub, "endpoint-test")
+    _reader_options(p)
     _model_options(p)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--endpoint", help="a SageMaker endpoint's name")
@@ -229,12 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="AWS region (default AWS_REGION or the AWS config)")
     p.set_defaults(handler=cmd_endpoint_test)
 
-    p = sub.add_parser("render", help="rebuild the report from runs/ without training")
-    _study_options(p, profile_default=None)
+    p = _subcommand(sub, "render")
+    _reader_options(p)
     p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
     p.set_defaults(handler=cmd_render)
 
-    p = sub.add_parser("bench", help="time the plan the naive way and the cnnreport way")
+    p = _subcommand(sub, "bench")
     _study_options(p, profile_default="quick")
     p.add_argument("--synthetic", action="store_true",
                    help="random images of the data set's shapes (speed only, e.g. a GPU without the data)")
@@ -244,19 +406,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train the naive way on the first N seeds only and extrapolate its time (GPU)")
     p.set_defaults(handler=cmd_bench)
 
-    p = sub.add_parser("check", help="score reports against the rubric, with evidence (exit 1 below --min-score)")
+    p = _subcommand(sub, "check")
     p.add_argument("report_dirs", nargs="*", metavar="REPORT_DIR",
-                   help="report folder(s) (default reports/<study> for --study); several: grade each")
-    p.add_argument("--study", default=DEFAULT_STUDY, help="study whose report to check when no REPORT_DIR is given")
+                   help="report folder(s) (default reports/<study>); several: grade each")
+    p.add_argument("--study", help="study whose report to check when no REPORT_DIR is given "
+                                   f"(default: the study last built in --runs-dir, else {DEFAULT_STUDY})")
     p.add_argument("--reports-dir", default="reports", help="reports root (default reports/)")
-    p.add_argument("--runs-dir", help="run records to verify report.json against (default: found beside the report)")
+    p.add_argument("--runs-dir", help="run records to verify report.json against (default: found beside "
+                                      "the report; runs/ for the last built study)")
     p.add_argument("--rubric", help="rubric TOML file (default: the course rubric, rubric.toml)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (top-level `score`)")
     p.add_argument("--min-score", type=float, default=0.0, help="exit 1 when fewer automatic points are verified")
     p.add_argument("--csv", help="write one row per report (a column per criterion and item) to this file")
     p.set_defaults(handler=cmd_check)
 
-    p = sub.add_parser("init", help="write a copy of a built-in study to edit")
+    p = _subcommand(sub, "init")
     p.add_argument("--study", default=DEFAULT_STUDY, help="built-in study to copy")
     p.add_argument("--output", "-o", help="file to write (default <study>.toml here)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")

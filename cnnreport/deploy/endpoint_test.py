@@ -117,8 +117,6 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
                   model: str | None = None, seed: int | None = None, region: str | None = None,
                   echo: Echo = print) -> dict[str, Any]:
     """Send n real test images, compare with the local model, write the transcript. Returns it."""
-    import keras
-
     if local == bool(endpoint):
         raise UserError("endpoint-test: give exactly one of --endpoint NAME or --local")
     if n < 1:
@@ -128,30 +126,53 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
     if local:
         record, tarball = package_for(study, ws, model, seed)
     else:
-        record = _deployed_record(study, ws, endpoint, model, seed)  # type: ignore[arg-type]
-    run_dir = store.study_runs_dir(ws.runs_root, study.name) / record["run_id"]
+        record, tarball = _deployed_record(study, ws, endpoint, model, seed), None  # type: ignore[arg-type]
     indices = pick_test_images(splits.y_test, splits.num_classes, n)
     images = splits.x_test[indices]
-    local_probs = keras.saving.load_model(run_dir / "model.keras").predict(images, verbose=0)
-
+    local_probs = _local_model_probabilities(store.study_runs_dir(ws.runs_root, study.name) / record["run_id"],
+                                             images)
     echo(f"endpoint-test: {len(indices)} test images → "
          + ("local endpoint" if local else f"SageMaker endpoint {endpoint}")
          + f"; model {record['model']['name']} (run {record['run_id']})")
-    if local:
-        server = start_server(tarball, "127.0.0.1", 0)
-        with running(server) as url:
-            name = "local"
-            rows = invoke_images(runtime_client(endpoint_url=url), name, images, indices, echo)
-        where, endpoint_label = "local", f"{url} (started for the test, stopped after it)"
-    else:
-        rows = invoke_images(runtime_client(region=region), endpoint, images, indices, echo)  # type: ignore[arg-type]
-        where, endpoint_label = "aws", endpoint
+    rows, where, endpoint_label = _send(tarball, endpoint, region, images, indices, echo)
+    compare_with_local(rows, local_probs, splits.y_test, splits.class_names)
+    transcript = _transcript(study, ws, record, seed is not None, where, endpoint_label, rows)
+    write_transcript(out_dir, transcript)
+    echo(table(transcript))
+    echo(f"agreement with the local model: {transcript['agreement']:.0%} "
+         f"({sum(r['match'] for r in rows)}/{len(rows)}); "
+         f"latency per image {transcript['latency_ms']['median']:.1f} ms median; "
+         f"transcript: {out_dir / TRANSCRIPT_JSON} and {TRANSCRIPT_TXT}")
+    return transcript
 
-    names = splits.class_names
+
+def _local_model_probabilities(run_dir: Path, images: np.ndarray) -> np.ndarray:
+    """The run's own saved model on the same images, in this process: what the endpoint must match."""
+    import keras
+
+    return keras.saving.load_model(run_dir / "model.keras").predict(images, verbose=0)
+
+
+def _send(tarball: Path | None, endpoint: str | None, region: str | None, images: np.ndarray,
+          indices: list[int], echo: Echo) -> tuple[list[dict[str, Any]], str, str]:
+    """The images through boto3: to a local endpoint started from `tarball` for the test (and
+    stopped after it), else to the named AWS endpoint. Returns (rows, where, endpoint label)."""
+    if tarball is not None:
+        with running(start_server(tarball, "127.0.0.1", 0)) as url:
+            rows = invoke_images(runtime_client(endpoint_url=url), "local", images, indices, echo)
+        return rows, "local", f"{url} (started for the test, stopped after it)"
+    rows = invoke_images(runtime_client(region=region), endpoint, images, indices, echo)  # type: ignore[arg-type]
+    return rows, "aws", endpoint  # type: ignore[return-value]
+
+
+def compare_with_local(rows: list[dict[str, Any]], local_probs: np.ndarray, y_test: np.ndarray,
+                       names: list[str]) -> None:
+    """Add to each row the true class and the local model's answer, and whether the endpoint's
+    answer matches it (same class, probability within PROB_TOLERANCE)."""
     for row, probs in zip(rows, local_probs):
         pred = row["response"]["predictions"][0]
         k = int(np.argmax(probs))
-        true = int(splits.y_test[row["test_index"]])
+        true = int(y_test[row["test_index"]])
         row.update({"predicted": pred["class_name"], "predicted_index": pred["class_index"],
                     "confidence": pred["probability"], "top3": pred["top3"],
                     "true": names[true], "true_index": true, "correct": pred["class_index"] == true,
@@ -159,12 +180,15 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
                     "match": pred["class_index"] == k
                     and abs(pred["probability"] - float(probs[k])) <= PROB_TOLERANCE,
                     "served_run_id": row["response"].get("run_id")})
-    agreement = sum(r["match"] for r in rows) / len(rows)
-    transcript = {
+
+
+def _transcript(study: Any, ws: Any, record: dict[str, Any], seed_given: bool, where: str,
+                endpoint_label: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
         "where": where, "endpoint": endpoint_label, "model": record["model"]["name"],
         "run_id": record["run_id"], "seed": record["seed"],
-        "selection": selection_note(record, seed is not None),
-        "study": study.name, "n": len(rows), "agreement": agreement,
+        "selection": selection_note(record, seed_given),
+        "study": study.name, "n": len(rows), "agreement": sum(r["match"] for r in rows) / len(rows),
         "served_run_ids": sorted({str(r["served_run_id"]) for r in rows}),
         "same_model": all(r["served_run_id"] == record["run_id"] for r in rows),
         "accuracy": sum(r["correct"] for r in rows) / len(rows),
@@ -174,12 +198,6 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
         "transcript_file": f"{store.study_runs_dir(ws.runs_root, study.name) / 'endpoint' / TRANSCRIPT_JSON}",
         "rows": rows,
     }
-    write_transcript(out_dir, transcript)
-    echo(table(transcript))
-    echo(f"agreement with the local model: {agreement:.0%} ({sum(r['match'] for r in rows)}/{len(rows)}); "
-         f"latency per image {transcript['latency_ms']['median']:.1f} ms median; "
-         f"transcript: {out_dir / TRANSCRIPT_JSON} and {TRANSCRIPT_TXT}")
-    return transcript
 
 
 def _deployed_record(study: Any, ws: Any, endpoint: str, model: str | None, seed: int | None) -> dict[str, Any]:

@@ -4,17 +4,19 @@ batches fed from Python where that is faster, the test set evaluated once at the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from cnnreport.study.specs import TrainingSpec
 from cnnreport.train.environment import environment
 from cnnreport.train.plan import RunSpec
-from cnnreport.train.progress import Progress
+from cnnreport.train.progress import BatchCallback, Progress
 
 # ------------------------------------------------------------------------------------ training
 
@@ -123,118 +125,196 @@ def _history_of(history: dict[str, list[float]], key: str, n: int) -> dict[str, 
     return out
 
 
+@contextlib.contextmanager
+def dtype_policy(name: str) -> Iterator[None]:
+    """Keras's global dtype policy set to `name` for the block, then restored: models built
+    inside get the levers' precision, models built elsewhere keep the caller's."""
+    import keras
+
+    previous = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+@dataclass
+class Trained:
+    """What the epochs of one program produced, before the test set is touched."""
+
+    history: dict[str, list[float]]  # Keras's log keys (per tower 't0_loss', … when stacked)
+    epoch_times: list[float]  # s per epoch, the whole program's
+    diverged: list[bool]  # per tower: a non-finite training loss
+    wall_s: float  # all epochs, validation included
+
+
 def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" = None,
                 levers: Any = None, programs: ProgramCache | None = None) -> list[tuple[dict[str, Any], Any]]:
     """Train runs together, one tower each in one program (models and seeds may differ); evaluate
     each on the test set once, at the end. Returns (record, model) per run, in the order given."""
-    import keras
-
     from cnnreport.train import levers as levers_mod
-    from cnnreport.train.models import analyse
 
     first = specs[0]
     assert all(s.training == first.training and s.data == first.data and s.probe == first.probe
                for s in specs), "towers of one program share training settings and data"
     lv = levers or levers_mod.choose(first.training.precision)
-    previous_policy = keras.config.dtype_policy().name
-    keras.config.set_dtype_policy(lv.precision)
-    try:
+    with dtype_policy(lv.precision):
         program, towers = _compiled_program(specs, splits, lv, programs)
-        keys = tower_keys(specs)
+        trained = train_epochs(program, specs, splits, lv, progress)
+        return evaluate_and_record(specs, towers, splits, trained, lv)
 
-        if lv.data_on_device:  # once per group; each epoch's reordering is then a gather there
-            x_train, y_train, x_val, y_val = (keras.ops.convert_to_tensor(a) for a in (
-                splits.x_train, splits.y_train, splits.x_val, splits.y_val))
-        else:
-            x_train, y_train, x_val, y_val = splits.x_train, splits.y_train, splits.x_val, splits.y_val
 
-        def take(x: Any, order: np.ndarray | None) -> Any:
-            if order is None:
-                return x
-            return x[order] if isinstance(x, np.ndarray) else keras.ops.take(x, order, axis=0)
+def train_epochs(program: Any, specs: list[RunSpec], splits: Any, lv: Any,
+                 progress: "Progress | None" = None) -> Trained:
+    """Every epoch of the group, each seed in its own data order, until the last epoch or until
+    every tower has diverged. `progress` hears of each epoch (and, if it asks, each batch)."""
+    keys = tower_keys(specs)
+    arrays = _training_arrays(splits, lv)
+    training = specs[0].training
+    n = len(splits.x_train)
+    batches = math.ceil(n / training.batch_size)  # what both feeds step through per epoch
+    history: dict[str, list[float]] = {}
+    epoch_times: list[float] = []
+    diverged = [False] * len(specs)
+    started = time.perf_counter()
+    for epoch in range(training.epochs):
+        orders = [epoch_order(s.seed, epoch, n) for s in specs]
+        on_batch = progress.epoch_started(specs, epoch + 1, batches) if progress is not None else None
+        t0 = time.perf_counter()
+        logs = fit_epoch(program, arrays, orders, keys, training.batch_size, lv.feed, on_batch)
+        epoch_times.append(time.perf_counter() - t0)
+        for k, v in logs.items():
+            history.setdefault(k, []).append(float(v))
+        per_tower = [_history_of(history, key, len(specs)) for key in keys]
+        diverged = [any(not math.isfinite(v) for v in t["loss"]) for t in per_tower]
+        if progress is not None:
+            progress.epoch(specs, epoch + 1, per_tower)
+        if all(diverged):
+            break
+    return Trained(history, epoch_times, diverged, time.perf_counter() - started)
 
-        def feed(x: Any, orders: list[np.ndarray] | None = None) -> Any:
-            if len(specs) == 1:
-                return take(x, orders[0] if orders else None)
-            return {k: take(x, o) for k, o in zip(keys, orders or [None] * len(keys))}
 
-        n = len(splits.x_train)
-        history: dict[str, list[float]] = {}
-        epoch_times: list[float] = []
-        diverged = [False] * len(specs)
-        val_feed = (feed(x_val), feed(y_val))
-        started = time.perf_counter()
-        for epoch in range(first.training.epochs):
-            orders = [epoch_order(s.seed, epoch, n) for s in specs]
-            t0 = time.perf_counter()
-            if lv.feed == "batches":
-                logs = fit_epoch_by_batches(program, x_train, y_train, orders, keys,
-                                            first.training.batch_size, (x_val, y_val))
-            else:
-                h = program.fit(feed(x_train, orders), feed(y_train, orders),
-                                validation_data=val_feed, batch_size=first.training.batch_size,
-                                epochs=1, shuffle=False, verbose=0)
-                logs = {k: v[-1] for k, v in h.history.items()}
-            epoch_times.append(time.perf_counter() - t0)
-            for k, v in logs.items():
-                history.setdefault(k, []).append(float(v))
-            per_tower = [_history_of(history, key, len(specs)) for key in keys]
-            diverged = [any(not math.isfinite(v) for v in t["loss"]) for t in per_tower]
-            if progress is not None:
-                progress.epoch(specs, epoch + 1, per_tower)
-            if all(diverged):
-                break
-        train_time = time.perf_counter() - started
+def _training_arrays(splits: Any, lv: Any) -> tuple[Any, Any, Any, Any]:
+    """x_train, y_train, x_val, y_val: NumPy, or copied to the device once per group when the
+    levers say so (each epoch's reordering is then a gather there)."""
+    arrays = (splits.x_train, splits.y_train, splits.x_val, splits.y_val)
+    if not lv.data_on_device:
+        return arrays
+    import keras
 
-        results = []
-        env = environment()
-        analyses = [analyse(t) for t in towers]
-        # A stacked program's epoch is shared by its towers: each run is charged its share of the
-        # arithmetic (FLOPs per image), which is what a tower costs when the device is busy.
-        total_flops = sum(max(1, a["flops"]) for a in analyses)
-        shares = [max(1, a["flops"]) / total_flops for a in analyses]
-        for spec, tower, key, div, arch, share in zip(specs, towers, keys, diverged, analyses, shares):
-            t0 = time.perf_counter()
-            probs = predict_in_batches(tower, splits.x_test).astype(np.float64)
-            predict_s = time.perf_counter() - t0
-            preds = probs.argmax(axis=1)
-            picked = np.clip(probs[np.arange(len(preds)), splits.y_test], 1e-7, 1.0)
-            hist = _history_of(history, key, len(specs))
-            hist["epoch_time_s"] = [t * share for t in epoch_times]
-            record = {
-                "run_id": spec.run_id,
-                "study": spec.study,
-                "model": {"name": spec.model.name, "role": spec.model.role, "kind": spec.model.kind,
-                          "factor": spec.model.factor, "level": spec.model.level,
-                          "arch": spec.model.arch.model_dump(mode="json")},
-                "seed": spec.seed,
-                "probe": spec.probe,
-                "training": spec.training.model_dump(mode="json"),
-                "data": spec.data.model_dump(mode="json"),
-                "history": hist,
-                "diverged": div,
-                "test": {"accuracy": float(np.mean(preds == splits.y_test)),
-                         "loss": None if div else float(-np.mean(np.log(picked))),
-                         "n": int(len(preds))},
-                "train_time_s": train_time * share,
-                "group": {"runs": [s.run_id for s in specs], "wall_s": train_time, "share": share},
-                "predict_ms_per_image": 1000.0 * predict_s / max(1, len(preds)),
-                "architecture": arch,
-                "levers": lv.as_dict(),
-                "environment": env,
-                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "_predictions": preds.astype(np.int16),
-            }
-            results.append((record, tower))
-        return results
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
+    return tuple(keras.ops.convert_to_tensor(a) for a in arrays)  # type: ignore[return-value]
+
+
+def _take(x: Any, order: np.ndarray | None) -> Any:
+    if order is None:
+        return x
+    if isinstance(x, np.ndarray):
+        return x[order]
+    import keras
+
+    return keras.ops.take(x, order, axis=0)
+
+
+def _feed(x: Any, keys: list[str], orders: list[np.ndarray] | None = None) -> Any:
+    """`x` as the program takes it: the array for one tower, {tower key: array} for several."""
+    if len(keys) == 1:
+        return _take(x, orders[0] if orders else None)
+    return {k: _take(x, o) for k, o in zip(keys, orders or [None] * len(keys))}
+
+
+def fit_epoch(program: Any, arrays: tuple[Any, Any, Any, Any], orders: list[np.ndarray],
+              keys: list[str], batch_size: int, feed: str,
+              on_batch: BatchCallback | None = None) -> dict[str, float]:
+    """One epoch by the levers' feed ("batches": train_on_batch from Python; "fit": Keras's
+    iterator), logged as `fit` logs it. `on_batch`, if given, hears the batches done so far."""
+    x_train, y_train, x_val, y_val = arrays
+    if feed == "batches":
+        return fit_epoch_by_batches(program, x_train, y_train, orders, keys, batch_size,
+                                    (x_val, y_val), on_batch)
+    h = program.fit(_feed(x_train, keys, orders), _feed(y_train, keys, orders),
+                    validation_data=(_feed(x_val, keys), _feed(y_val, keys)), batch_size=batch_size,
+                    epochs=1, shuffle=False, verbose=0,
+                    callbacks=[_batch_listener(on_batch)] if on_batch is not None else None)
+    return {k: v[-1] for k, v in h.history.items()}
+
+
+def _batch_listener(on_batch: BatchCallback) -> Any:
+    """A Keras callback passing `fit`'s training batch count to `on_batch`. With several steps
+    per execution Keras calls it once per execution, with the last step's index."""
+    import keras
+
+    class BatchCount(keras.callbacks.Callback):
+        # Safe on Keras's dispatch thread: it only counts. Without this flag Keras would turn
+        # each execution's logs into Python numbers on the training thread (a device sync).
+        async_safe = True
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            on_batch(batch + 1)
+
+    return BatchCount()
+
+
+def evaluate_and_record(specs: list[RunSpec], towers: list[Any], splits: Any, trained: Trained,
+                        lv: Any) -> list[tuple[dict[str, Any], Any]]:
+    """Each tower on the test set, once, and its run record. (record, model) per run."""
+    from cnnreport.train.models import analyse
+
+    env = environment()
+    analyses = [analyse(t) for t in towers]
+    # A stacked program's epoch is shared by its towers: each run is charged its share of the
+    # arithmetic (FLOPs per image), which is what a tower costs when the device is busy.
+    total_flops = sum(max(1, a["flops"]) for a in analyses)
+    shares = [max(1, a["flops"]) / total_flops for a in analyses]
+    keys = tower_keys(specs)
+    group = {"runs": [s.run_id for s in specs], "wall_s": trained.wall_s}
+    return [(_run_record(spec, tower, splits, trained, key, div, arch, share, group, lv, env), tower)
+            for spec, tower, key, div, arch, share
+            in zip(specs, towers, keys, trained.diverged, analyses, shares)]
+
+
+def _run_record(spec: RunSpec, tower: Any, splits: Any, trained: Trained, key: str, diverged: bool,
+                arch: dict[str, Any], share: float, group: dict[str, Any], lv: Any,
+                env: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    probs = predict_in_batches(tower, splits.x_test).astype(np.float64)
+    predict_s = time.perf_counter() - t0
+    preds = probs.argmax(axis=1)
+    picked = np.clip(probs[np.arange(len(preds)), splits.y_test], 1e-7, 1.0)
+    hist = _history_of(trained.history, key, len(group["runs"]))
+    hist["epoch_time_s"] = [t * share for t in trained.epoch_times]
+    return {
+        "run_id": spec.run_id,
+        "study": spec.study,
+        "model": {"name": spec.model.name, "role": spec.model.role, "kind": spec.model.kind,
+                  "factor": spec.model.factor, "level": spec.model.level,
+                  "arch": spec.model.arch.model_dump(mode="json")},
+        "seed": spec.seed,
+        "probe": spec.probe,
+        "training": spec.training.model_dump(mode="json"),
+        "data": spec.data.model_dump(mode="json"),
+        "history": hist,
+        "diverged": diverged,
+        "test": {"accuracy": float(np.mean(preds == splits.y_test)),
+                 "loss": None if diverged else float(-np.mean(np.log(picked))),
+                 "n": int(len(preds))},
+        "train_time_s": trained.wall_s * share,
+        "group": {**group, "share": share},
+        "predict_ms_per_image": 1000.0 * predict_s / max(1, len(preds)),
+        "architecture": arch,
+        "levers": lv.as_dict(),
+        "environment": env,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "_predictions": preds.astype(np.int16),
+    }
 
 
 def fit_epoch_by_batches(program: Any, x: np.ndarray, y: np.ndarray, orders: list[np.ndarray],
-                         keys: list[str], batch_size: int, val: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+                         keys: list[str], batch_size: int, val: tuple[np.ndarray, np.ndarray],
+                         on_batch: BatchCallback | None = None) -> dict[str, float]:
     """One epoch as `fit` would log it (batch-size-weighted means of the training metrics, then
-    the validation metrics), driven batch by batch from Python.
+    the validation metrics), driven batch by batch from Python; `on_batch`, if given, hears the
+    training batches done so far.
 
     Why: with TensorFlow on a CPU, `fit`'s tf.data iterator sometimes leaves oneDNN on one
     thread for a whole epoch (half the cores idle, the epoch twice as long); batches handed to
@@ -242,9 +322,15 @@ def fit_epoch_by_batches(program: Any, x: np.ndarray, y: np.ndarray, orders: lis
     def batch(a: np.ndarray, idx: list[Any]) -> Any:  # one index (array or slice) per tower
         return a[idx[0]] if len(keys) == 1 else {k: a[i] for k, i in zip(keys, idx)}
 
-    train = _weighted_means(
-        (program.train_on_batch(batch(x, idx), batch(y, idx), return_dict=True), len(idx[0]))
-        for idx in ([o[s:s + batch_size] for o in orders] for s in range(0, len(y), batch_size)))
+    def training_steps() -> Iterator[tuple[dict[str, Any], int]]:
+        for done, start in enumerate(range(0, len(y), batch_size), start=1):
+            idx = [o[start:start + batch_size] for o in orders]
+            logs = program.train_on_batch(batch(x, idx), batch(y, idx), return_dict=True)
+            if on_batch is not None:
+                on_batch(done)
+            yield logs, len(idx[0])
+
+    train = _weighted_means(training_steps())
     x_val, y_val = val
     step = inference_batch(len(y_val))
     validation = _weighted_means(
@@ -277,6 +363,37 @@ def predict_in_batches(model: Any, x: np.ndarray, batch_size: int | None = None)
     batch_size = batch_size or inference_batch(len(x))
     parts = [np.asarray(model.predict_on_batch(x[i:i + batch_size])) for i in range(0, len(x), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0,))
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """Seconds per training step of one model on this device, as train_group steps it."""
+
+    first_s: float  # the first step, tracing and compiling included
+    step_s: float  # a later step (median of those timed)
+    steps: int  # later steps timed
+
+
+def time_training_steps(spec: RunSpec, splits: Any, lv: Any, budget_s: float = 1.0,
+                        max_steps: int = 6) -> StepTiming:
+    """Time a few training steps of one run's model (its batch size, the levers' precision) on
+    repeated training images. Changes no run: the program is a throwaway, and every run is
+    seeded afresh when it is built."""
+    batch = np.arange(spec.training.batch_size) % len(splits.x_train)  # whole batches, even from a tiny set
+    x, y = splits.x_train[batch], splits.y_train[batch]
+    with dtype_policy(lv.precision):
+        program, _ = _compiled_program([spec], splits, lv, None)
+        t0 = time.perf_counter()
+        program.train_on_batch(x, y)
+        first = time.perf_counter() - t0
+        times: list[float] = []
+        began = time.perf_counter()
+        # At least two steps (the second may still set up kernels), then until the budget is spent.
+        while len(times) < max_steps and (len(times) < 2 or time.perf_counter() - began < budget_s):
+            t0 = time.perf_counter()
+            program.train_on_batch(x, y)
+            times.append(time.perf_counter() - t0)
+    return StepTiming(first, float(np.median(times)), len(times))
 
 
 def train_run(spec: RunSpec, splits: Any, progress: "Progress | None" = None) -> tuple[dict[str, Any], Any]:

@@ -13,7 +13,7 @@ from cnnreport.files import write_json
 from cnnreport.train import store
 from cnnreport.train.engine import ProgramCache, train_group
 from cnnreport.train.plan import RunSpec
-from cnnreport.train.progress import Progress
+from cnnreport.train.progress import progress_for
 
 
 def save_run(study_dir: Path, record: dict[str, Any], model: Any) -> Path:
@@ -56,17 +56,17 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
         return {"trained": 0, "skipped": skipped, "diverged": 0}
     lv = levers_mod.choose(todo[0].training.precision)
     echo(f"levers: {lv.reason}")
-    progress = Progress(todo, echo)
     diverged = 0
     programs = ProgramCache()  # each model is saved before the next group reuses its program
-    for group in groups_of(todo, lv.max_towers):
-        for (record, model), spec in zip(train_group(group, splits_for(group[0]), progress, lv, programs), group):
-            save_run(study_dir, record, model)
-            progress.run_finished()
-            if record["diverged"]:
-                diverged += 1
-                echo(f"  {spec.describe()}: loss became NaN — recorded as diverged")
-            else:
-                echo(f"  done {spec.describe()}: test accuracy {record['test']['accuracy']:.4f} "
-                     f"({record['train_time_s']:.0f} s)")
+    with progress_for(todo, echo) as progress:  # a live display on a terminal, lines elsewhere
+        for group in groups_of(todo, lv.max_towers):
+            for (record, model), spec in zip(train_group(group, splits_for(group[0]), progress, lv, programs), group):
+                save_run(study_dir, record, model)
+                progress.run_finished()
+                if record["diverged"]:
+                    diverged += 1
+                    echo(f"  {spec.describe()}: loss became NaN — recorded as diverged")
+                else:
+                    echo(f"  done {spec.describe()}: test accuracy {record['test']['accuracy']:.4f} "
+                         f"({record['train_time_s']:.0f} s)")
     return {"trained": len(todo), "skipped": skipped, "diverged": diverged}

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cnnreport.errors import UserError
-from cnnreport.files import is_temporary, temporary_name, write_text, writer_pid
+from cnnreport.files import (
+    is_temporary,
+    temporary_name,
+    write_json,
+    write_text,
+    writer_pid,
+)
 
 RUN_FILE = "run.json"
 
@@ -41,6 +47,31 @@ def last_profile(study_dir: Path) -> str | None:
         return (study_dir / LAST_PROFILE_FILE).read_text(encoding="utf-8").strip() or None
     except OSError:
         return None
+
+
+LAST_STUDY_FILE = ".last-study"  # in the runs root: the study whose training last completed there
+
+
+def remember_study(runs_root: str | Path, name: str, study: str) -> None:
+    """Note the study trained last under this runs root: its name and how to load it again (a
+    built-in name, or the study file's absolute path). Written only when it changed."""
+    note = {"name": name, "study": study}
+    if last_study(runs_root) == note:
+        return
+    Path(runs_root).mkdir(parents=True, exist_ok=True)
+    write_json(Path(runs_root) / LAST_STUDY_FILE, note)
+
+
+def last_study(runs_root: str | Path) -> dict[str, str] | None:
+    """{"name", "study"} of the study trained last under this runs root, or None (none yet, or a
+    note this version cannot read: the caller then falls back to the default study)."""
+    try:
+        note = json.loads((Path(runs_root) / LAST_STUDY_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not (isinstance(note, dict) and isinstance(note.get("name"), str) and isinstance(note.get("study"), str)):
+        return None
+    return {"name": note["name"], "study": note["study"]}
 
 
 def is_complete(run_dir: Path) -> bool:
