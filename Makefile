@@ -13,7 +13,7 @@ PROFILE ?= quick
 DEBS_REPORT := dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 DEBS_TEST := $(DEBS_REPORT) poppler-utils
 
-.PHONY: report test test-slow setup clean-venv
+.PHONY: report test setup clean-venv
 
 report: setup
 	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_REPORT)"
@@ -23,19 +23,19 @@ test: setup
 	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_TEST)"
 	$(PY) -m pytest -q
 
-# The slow tests train on the real Fashion-MNIST for minutes.
-test-slow: setup
-	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_TEST)"
-	$(PY) -m pytest -q -m slow
-
 setup: $(STAMP)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# pip >= 21.3 installs a pyproject-only project in editable mode (PEP 660); the pip a venv is
+# created with is usually newer, so it is upgraded only when it is older. --no-compile: pip would
+# byte-compile all of TensorFlow, JAX and the SageMaker SDK (about a third of a fresh setup's
+# time); Python compiles the modules it imports on first use instead.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	@$(PY) -c 'import sys, pip; sys.exit(tuple(map(int, pip.__version__.split(".")[:2])) < (21, 3))' \
+		|| $(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --no-compile -e '.[test]'
 	@touch $(STAMP)
 
 # Install the missing ones among $(DEBS) when apt is there; otherwise say what is missing.

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 
 from cnnreport.data import sources as data
 from cnnreport.data.sources import Dataset, load_dataset, read_idx, write_idx
-from cnnreport.data.eda import describe
-from cnnreport.data.splits import make_splits
+from cnnreport.data.eda import balance_verdict, describe, locality_correlation
+from cnnreport.data.splits import Splits, make_splits, permute_pixels, pixel_permutation
 from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
 
-from conftest import cifar_batch_bytes, write_cifar_archive
+from helpers import cifar_batch_bytes, random_images, write_cifar_archive
 
 
 # ---------------------------------------------------------------------------------- IDX (MNIST)
@@ -329,3 +329,26 @@ def test_describe_matches_numpy():
     counts = d["class_counts"]["train"]
     assert d["imbalance_ratio"] == pytest.approx(max(counts) / min(counts))
 
+
+def test_permutation_is_one_fixed_bijection_applied_to_every_split():
+    h, w = 6, 5
+    perm = pixel_permutation(h, w, 7)
+    assert sorted(perm.tolist()) == list(range(h * w))
+    assert (perm == pixel_permutation(h, w, 7)).all()
+    assert not (perm == np.arange(h * w)).all()
+    x = random_images(n=3, h=h, w=w)
+    y = np.arange(3)
+    splits = Splits("t", ["a", "b", "c"], x, y, x[:2], y[:2], x[:1], y[:1], origin="synthetic")
+    permuted = permute_pixels(splits, 7)
+    for orig, new in ((splits.x_train, permuted.x_train), (splits.x_test, permuted.x_test)):
+        flat, pflat = orig.reshape(len(orig), -1), new.reshape(len(new), -1)
+        assert (pflat == flat[:, perm]).all()           # the same permutation everywhere
+        assert (np.sort(pflat, axis=1) == np.sort(flat, axis=1)).all()  # nothing lost
+
+
+def test_balance_verdict_and_locality_correlation():
+    assert balance_verdict([100, 100, 105])["verdict"] == "balanced"
+    assert balance_verdict([100, 300])["verdict"] == "imbalanced"
+    smooth = np.repeat(np.repeat(random_images(n=50, h=4, w=4), 4, axis=1), 4, axis=2)  # 16×16 blocks
+    corr = locality_correlation(smooth, (1, 8))
+    assert corr["1"] > 0.6 > corr["8"]

@@ -1,4 +1,4 @@
-"""`cnnreport check` on a real tiny report and on seeded-defect copies of it.
+"""`cnnreport check` on the shared trained study's report and on seeded-defect copies of it.
 
 Each defect must cost exactly the items it should — every other item scores as on the intact
 copy — and the failing item's evidence must name the defect.
@@ -9,16 +9,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from rubric_fixtures import copy_report, edit_json, tiny_report  # noqa: F401 - fixture
 
 from cnnreport.cli import main
 from cnnreport.rubric.scoring import check_report
 from cnnreport.rubric.schema import load_rubric
+
+from helpers import TrainedStudy, copy_report, edit_json
 
 RUBRIC = load_rubric()
 
@@ -37,15 +37,16 @@ def losses(good: dict[str, Any], bad: dict[str, Any]) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def good(tiny_report: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def good(trained_study: TrainedStudy, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """An intact copy of the report folder alone, and its result."""
-    folder = copy_report(tiny_report, tmp_path_factory.mktemp("good") / "tiny")
+    folder = copy_report(trained_study.report_dir, tmp_path_factory.mktemp("good") / "tiny")
     return folder, check_report(folder, RUBRIC)
 
 
 @pytest.fixture
-def copy(tiny_report: Path, tmp_path: Path) -> Path:
-    return copy_report(tiny_report, tmp_path / "tiny")
+def copy(trained_study: TrainedStudy, tmp_path: Path) -> Path:
+    """A private copy of the report folder alone, to damage."""
+    return copy_report(trained_study.report_dir, tmp_path / "tiny")
 
 
 # ------------------------------------------------------------------------- the intact report
@@ -78,7 +79,8 @@ def test_intact_report_scores_what_it_has(good: tuple[Path, dict[str, Any]]) -> 
     assert all(h["earned"] == 0 for h in human.values())
 
 
-def test_report_json_carries_run_hashes_and_the_rubric_appendix(tiny_report: Path) -> None:
+def test_report_json_carries_run_hashes_and_the_rubric_appendix(trained_study: TrainedStudy) -> None:
+    tiny_report = trained_study.report_dir  # only read
     data = json.loads((tiny_report / "report.json").read_text())
     runs_dir = tiny_report.parent.parent / "runs" / "tiny"
     for r in data["runs"]:
@@ -129,14 +131,14 @@ def test_single_seed_costs_mean_and_std(good, copy: Path) -> None:
 
 
 def test_two_variables_changed_costs_control(good, copy: Path) -> None:
-    def also_filters(r: dict[str, Any]) -> None:
-        variant = next(m for m in r["models"] if m["name"] == "cnn · kernel 5×5")
-        variant["arch"]["blocks"][0]["filters"] *= 2
+    def also_filters(r: dict[str, Any]) -> None:  # the 5×5 variant as if built with twice the filters
+        row = next(v for v in r["experiment"]["verification"] if v["model"] == "cnn · kernel 5×5")
+        row["signature"]["conv1"][1]["filters"] *= 2
 
     edit_json(copy, also_filters)
     bad = check_report(copy, RUBRIC)
     assert losses(good[1], bad) == {"rigour.controlled": 5}
-    assert "cnn · kernel 5×5 also changes filters" in item(bad, "rigour.controlled")["evidence"]
+    assert "cnn · kernel 5×5: conv1.filters 8 → 16" in item(bad, "rigour.controlled")["evidence"]
 
 
 def test_empty_interpretation_costs_the_interpretation(good, copy: Path) -> None:
@@ -167,8 +169,8 @@ def test_numbers_edited_in_html_cost_integrity_and_are_named(good, copy: Path) -
     assert "mlp" in evidence.split("prints 0.9990")[0][-60:]  # names where: the baseline's row
 
 
-def test_report_json_edited_against_its_runs(tiny_report: Path, tmp_path: Path) -> None:
-    shutil.copytree(tiny_report.parent.parent, tmp_path / "ws")
+def test_report_json_edited_against_its_runs(trained_study: TrainedStudy, tmp_path: Path) -> None:
+    trained_study.copy_to(tmp_path / "ws")
     folder = tmp_path / "ws" / "reports" / "tiny"
     edit_json(folder, lambda r: r["models"][0]["test_accuracy"]["values"].__setitem__(0, 0.99))
     run = json.loads((tmp_path / "ws" / "runs" / "tiny").joinpath(
@@ -202,8 +204,9 @@ def test_cli_exit_codes_and_json(good, tmp_path: Path, capsys: pytest.CaptureFix
     assert "criteria[0] (a).items[0] (a.b): unknown check 'nope'" in capsys.readouterr().err
 
 
-def test_grading_many_writes_a_row_per_folder(good, tiny_report: Path, tmp_path: Path,
+def test_grading_many_writes_a_row_per_folder(good, trained_study: TrainedStudy, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
+    tiny_report = trained_study.report_dir
     subs = tmp_path / "submissions"
     copy_report(tiny_report, subs / "alice")  # a good one
     no_fig = copy_report(tiny_report, subs / "bob")

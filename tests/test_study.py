@@ -15,7 +15,7 @@ from cnnreport.study.variants import apply_factor
 from cnnreport.study.loading import load_study, study_from_dict
 from cnnreport.study.models import study_models
 
-from conftest import run_cli
+from helpers import study_dict
 
 
 def test_builtin_studies_load_and_quick_profile_merges_over_base():
@@ -47,7 +47,7 @@ def test_every_builtin_study_file_validates_with_every_profile():
 def test_prose_does_not_change_the_digest(write_study):
     a = load_study(write_study("a.toml", text_dataset="one wording"))
     b = load_study(write_study("b.toml", text_dataset="another wording"))
-    c = load_study(write_study("c.toml", epochs=2))
+    c = load_study(write_study("c.toml", epochs=3))  # the default is 2
     assert a.digest() == b.digest() != c.digest()
 
 
@@ -76,26 +76,6 @@ def test_wrong_type_names_file_key_and_value(write_study):
     path.write_text(path.read_text().replace("batch_size = 64", 'batch_size = "big"'))
     msg = _error(path)
     assert str(path) in msg and "training.batch_size" in msg and "'big'" in msg
-
-
-def test_cli_bad_study_exits_2_with_one_line_and_no_traceback(write_study, capsys):
-    path = write_study()
-    path.write_text(path.read_text().replace("learning_rate = 1e-3", "learning_rate = -1"))
-    code, out, err = run_cli(["build", "--study", path, "--runs-dir", path.parent / "runs",
-                              "--reports-dir", path.parent / "reports"], capsys)
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cnnreport: error:")
-    assert str(path) in lines[0] and "training.learning_rate" in lines[0]
-    assert "Traceback" not in err + out
-    assert not (path.parent / "runs").exists()  # nothing written for a bad study
-
-
-def test_cli_unknown_study_name_and_missing_file_exit_2(capsys, tmp_path):
-    code, _, err = run_cli(["render", "--study", "no-such-study"], capsys)
-    assert code == 2 and "unknown study 'no-such-study'" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run_cli(["render", "--study", tmp_path / "missing.toml"], capsys)
-    assert code == 2 and "missing.toml" in err and "no such study file" in err
 
 
 def test_invalid_toml_is_a_user_error(tmp_path):
@@ -161,6 +141,29 @@ def test_other_factor_names():
     assert [m.name for m in study_models(depth)][1:] == ["cnn · 1 conv layer", "cnn · 3 conv layers"]
 
 
+@pytest.mark.parametrize("factor,layers,expected", [
+    ("kernel_size", "all", [1, 3, 5, 7]),
+    ("filters", "all", [4, 8, 16, 32]),  # ½×, 1×, 2×, 4× the reference's 8
+    ("depth", "all", [1, 2, 3, 4]),
+    ("pooling", "all", ["max", "average", "none"]),
+    ("stride", "all", [1, 2, 3]),
+    ("stride", "first", [1, 2, 3, 4]),
+])
+def test_default_levels_include_reference_and_give_four_models(factor, layers, expected):
+    study = study_from_dict(study_dict(experiment={"factor": factor, "layers": layers}), None)
+    assert list(study.experiment.levels) == expected
+    models = study_models(study)
+    assert len(models) >= 4  # baseline included
+    assert sum(m.role == "reference" for m in models) == 1
+
+
+def test_bad_variant_key_is_a_load_error():
+    raw = study_dict(experiment={"factor": "kernel_size", "levels": [3, 5]})
+    raw["variants"] = [{"name": "v", "cnn": {"kernel": 5}}]
+    with pytest.raises(UserError, match="variants.v.cnn.kernel: unknown key"):
+        study_from_dict(raw, None)
+
+
 # ------------------------------------------------------------------------------------- fuzzing
 
 _keys = st.sampled_from(["name", "title", "seeds", "data", "training", "baseline", "cnn",
@@ -204,29 +207,3 @@ def test_fuzz_toml_loader_raises_only_user_error(tmp_path_factory, text):
         load_study(path)
     except UserError as exc:
         assert str(path) in str(exc) and "\n" not in str(exc)
-
-
-def test_commands_that_read_runs_default_to_the_last_trained_profile(tmp_path):
-    import argparse
-
-    from cnnreport.train import store
-    from cnnreport.cli import _study
-
-    args = argparse.Namespace(study="fashion-mnist", profile=None, runs_dir=str(tmp_path))
-    assert _study(args).profile == "full"  # never trained: the real study
-    store.remember_profile(store.study_runs_dir(tmp_path, "fashion-mnist"), "quick")
-    assert _study(args).profile == "quick"
-    args.profile = "full"  # an explicit profile always wins
-    assert _study(args).profile == "full"
-
-
-def test_a_study_trained_without_a_profile_is_read_back_without_one(tmp_path, write_study):
-    import argparse
-
-    from cnnreport.train import store
-    from cnnreport.cli import _study
-
-    path = write_study()
-    store.remember_profile(store.study_runs_dir(tmp_path, "tiny"), "base")
-    args = argparse.Namespace(study=str(path), profile=None, runs_dir=str(tmp_path))
-    assert _study(args).profile == "base"

@@ -1,7 +1,11 @@
-"""Factors, default levels, hand-written variants and controlled-variable verification, on tiny
-synthetic data (28×28 grey images, 3 classes, a few dozen images, 1 epoch)."""
+"""The controlled experiment: every factor's models build, verify and train; what verification
+finds in hand-written variants; a single-seed study reported without invented statistics.
+
+Verification and training run on tiny synthetic data (28×28 grey images, 3 classes, a few
+dozen images, 1 epoch); the single-seed report re-renders the shared trained study's runs."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -10,9 +14,10 @@ from cnnreport.data.splits import Splits
 from cnnreport.errors import UserError
 from cnnreport.train.plan import plan_runs
 from cnnreport.train.engine import train_run
-from cnnreport.study.loading import study_from_dict
-from cnnreport.study.models import study_models
+from cnnreport.study.loading import load_study, study_from_dict
 from cnnreport.results.verification import verify_study
+
+from helpers import shared_study_toml, study_dict
 
 SHAPE = (28, 28, 1)
 
@@ -25,30 +30,9 @@ def tiny_splits(n: int = 36) -> Splits:
 
 
 def raw_study(**experiment) -> dict:
-    return {
-        "name": "t", "title": "T", "seeds": [0],
-        "data": {"source": "fashion_mnist"},
-        "training": {"epochs": 1, "batch_size": 16, "learning_rate": 1e-3},
-        "baseline": {"hidden": [8]},
-        "cnn": {"dense": [8], "blocks": [{"filters": 4, "kernel_size": 3}, {"filters": 8, "kernel_size": 3}]},
-        "experiment": experiment,
-    }
-
-
-@pytest.mark.parametrize("factor,layers,expected", [
-    ("kernel_size", "all", [1, 3, 5, 7]),
-    ("filters", "all", [2, 4, 8, 16]),
-    ("depth", "all", [1, 2, 3, 4]),
-    ("pooling", "all", ["max", "average", "none"]),
-    ("stride", "all", [1, 2, 3]),
-    ("stride", "first", [1, 2, 3, 4]),
-])
-def test_default_levels_include_reference_and_give_four_models(factor, layers, expected):
-    study = study_from_dict(raw_study(factor=factor, layers=layers), None)
-    assert list(study.experiment.levels) == expected
-    models = study_models(study)
-    assert len(models) >= 4  # baseline included
-    assert sum(m.role == "reference" for m in models) == 1
+    """The tiny study, one seed and one epoch, with this experiment (reference: 8 then 16 filters)."""
+    return study_dict(seeds=[0], training={"epochs": 1, "batch_size": 64, "learning_rate": 1e-3},
+                      experiment=experiment)
 
 
 @pytest.mark.parametrize("factor", ["kernel_size", "filters", "depth", "pooling", "stride"])
@@ -74,7 +58,7 @@ def test_first_layer_scope_touches_only_conv1():
     result = verify_study(study, SHAPE, 3)
     assert [d["key"] for d in result["differences"]] == ["conv1.kernel_size"]
     row = next(r for r in result["verification"] if r["role"] == "variant")
-    assert row["params_delta"] == (25 - 9) * 1 * 4  # 4 filters on 1 channel, 5×5 instead of 3×3
+    assert row["params_delta"] == (25 - 9) * 1 * 8  # 8 filters on 1 channel, 5×5 instead of 3×3
     assert row["receptive_field"] == 12  # 5, +1 pool, +2·2 conv, +1·4 pool: 5+1+4+2
 
 
@@ -94,7 +78,7 @@ def test_handwritten_variant_with_undeclared_differences_names_them_all():
         verify_study(study, SHAPE, 3)
     msg = str(err.value)
     assert "cnn · 5×5, wider, faster" in msg
-    assert "conv1.filters 4 → 6" in msg and "training.learning_rate 0.001 → 0.01" in msg
+    assert "conv1.filters 8 → 6" in msg and "training.learning_rate 0.001 → 0.01" in msg
     assert "kernel_size 3×3" not in msg  # the declared factor is not a complaint
     assert "\n" not in msg
 
@@ -120,43 +104,30 @@ def test_unused_accept_is_an_error():
         verify_study(study_from_dict(raw, None), SHAPE, 3)
 
 
-def test_variant_with_own_seeds_and_training_runs_them():
-    raw = raw_study(factor="kernel_size", levels=[3, 5])
-    raw["variants"] = [{"name": "v", "seeds": [7, 8], "training": {"epochs": 2},
-                        "accept": ["seeds", "training.epochs"]}]
-    study = study_from_dict(raw, None)
-    runs = [r for r in plan_runs(study) if r.model.name == "v"]
-    assert [r.seed for r in runs] == [7, 8] and runs[0].training.epochs == 2
-
-
-def test_bad_variant_key_is_a_load_error():
-    raw = raw_study(factor="kernel_size", levels=[3, 5])
-    raw["variants"] = [{"name": "v", "cnn": {"kernel": 5}}]
-    with pytest.raises(UserError, match="variants.v.cnn.kernel: unknown key"):
-        study_from_dict(raw, None)
-
-
 def test_vanishing_feature_map_names_variant_and_layer():
     study = study_from_dict(raw_study(factor="depth", levels=[2, 6]), None)
     with pytest.raises(UserError, match=r"cnn · 6 conv layers.*conv5"):
         verify_study(study, SHAPE, 3)
 
 
-def test_single_seed_study_renders_not_enough_seeds(tmp_path):
-    from cnnreport.pipeline import Workspace, render, train
+def test_single_seed_study_renders_not_enough_seeds(trained_study, tmp_path):
+    """The shared study with seeds = [0]: the same seed-0 runs, reported without a std or a test."""
+    from cnnreport.pipeline import Workspace, render
 
-    raw = raw_study(factor="kernel_size", levels=[3, 5])
-    study = study_from_dict(raw, None)
-    ws = Workspace(runs_root=tmp_path / "runs", reports_root=tmp_path / "reports")
-    ws._splits[study.data.model_dump_json()] = tiny_splits()
-    train(study, ws, echo=lambda _: None)
+    path = tmp_path / "one-seed.toml"
+    path.write_text(shared_study_toml(seeds="[0]"), encoding="utf-8")
+    study = load_study(path)
+    # The runs are only read; the report is written to a copy whose cache keeps the data figures.
+    shutil.copytree(trained_study.reports, tmp_path / "reports")
+    ws = Workspace(runs_root=trained_study.runs, reports_root=tmp_path / "reports")
     out = render(study, ws, echo=lambda _: None, pdf=False)
     html = out["paths"]["html"].read_text(encoding="utf-8")
     assert "not enough seeds" in html
     report = json.loads(out["paths"]["json"].read_text(encoding="utf-8"))
+    assert report["study"]["seeds"] == [0] and all(m["test_accuracy"]["n"] == 1 for m in report["models"])
     assert report["experiment"]["controlled"] is True
     assert all(c["p"] is None and c["p_holm"] is None and c["welch_p"] is None
                for c in report["comparisons"])
     assert all("p =" not in c["sentence"] for c in report["comparisons"])
     ids = {i["id"]: i["passed"] for i in report["checklist"]}
-    assert ids["seeds"] is False and ids["cnn_beats_baseline"] is False
+    assert ids["repeated_runs"] is False and ids["cnn_beats_baseline"] is False

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from cnnreport.errors import UserError
 from cnnreport.rubric.schema import DEFAULT_RUBRIC, Rubric, load_rubric, load_rubric_text, parse_rubric
-from cnnreport.rubric.checks.rigour import arch_differences
 
 try:
     import tomllib
@@ -146,18 +145,3 @@ def test_fuzz_toml_like_text(head: str) -> None:
         load_rubric_text(head + "\n" + DEFAULT_RUBRIC.read_text()[:400], "fuzz.toml")
     except UserError as exc:
         assert str(exc).startswith("fuzz.toml: ")
-
-
-# --------------------------------------------------------------------- controlled-variable diff
-
-
-def test_arch_differences_name_the_variables() -> None:
-    block = {"filters": 8, "kernel_size": 3, "stride": 1, "pooling": "max"}
-    ref = {"blocks": [block, {**block, "filters": 16}], "dense": [32], "dropout": 0.0}
-    kernel = {**ref, "blocks": [{**b, "kernel_size": 5} for b in ref["blocks"]]}
-    assert {v for _, v in arch_differences(ref, kernel)} == {"kernel_size"}
-    deeper = {**ref, "blocks": ref["blocks"] + [{**block, "filters": 32}]}
-    assert {v for _, v in arch_differences(ref, deeper)} == {"depth"}
-    two = {**kernel, "dense": [64]}
-    assert {v for _, v in arch_differences(ref, two)} == {"kernel_size", "dense"}
-    assert arch_differences(ref, copy.deepcopy(ref)) == []

@@ -1,13 +1,11 @@
-"""Report filters, autoescape, and `render` without runs."""
+"""The one formatting module: number filters (Python and Jinja), and the author's text escaped."""
 
 from __future__ import annotations
 
 import math
 
 from cnnreport.report.html import environment_jinja
-from cnnreport.report.formatting import fmt_int, fmt_pct, fmt_pm, fmt_pts, fmt_seconds, fmt_shape, fmt_si
-
-from conftest import run_cli
+from cnnreport.formatting import fmt_int, fmt_pct, fmt_pm, fmt_pts, fmt_seconds, fmt_shape, fmt_si
 
 
 def test_pm_omits_the_std_with_one_seed_rather_than_inventing_it():
@@ -41,15 +39,3 @@ def test_study_text_is_escaped():
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<p>second &amp; last</p>" in html  # a blank line starts a paragraph
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
-
-
-def test_render_without_runs_fails_with_one_clear_line(write_study, idx_dir, tmp_path, capsys):
-    folder, _ = idx_dir
-    study = write_study(train_subset=50, val_subset=10, test_subset=20)
-    code, out, err = run_cli(["render", "--study", study, "--data-dir", folder, "--runs-dir", tmp_path / "runs",
-                              "--reports-dir", tmp_path / "reports"], capsys)
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "14 of 14 runs are missing" in lines[0] and "cnnreport build" in lines[0]
-    assert "Traceback" not in out + err
-    assert not (tmp_path / "reports" / "tiny" / "report.html").exists()

@@ -90,12 +90,18 @@ def test_single_seed_sentence_says_not_enough_seeds_and_no_p():
     assert "not enough seeds" in text and "p =" not in text and "p <" not in text
 
 
-def test_loss_trend_detects_overfitting_and_divergence():
-    from cnnreport.results.checklist import loss_trend
+def test_curve_trend_detects_overfitting_and_divergence():
+    from cnnreport.results.judgements import curve_trend
 
-    t = loss_trend([1.0, 0.7, 0.6, 0.65, 0.8])
+    t = curve_trend([1.0, 0.7, 0.6, 0.65, 0.8])
     assert t["trend"] == "decreasing" and t["min_epoch"] == 3 and t["overfit_from"] == 4
-    assert loss_trend([1.0, 0.8, 0.7])["overfit_from"] is None
-    assert loss_trend([1.0, 1.005])["trend"] == "plateau"
-    assert loss_trend([1.0, 2.0])["trend"] == "rising"
-    assert loss_trend([1.0, float("nan")])["trend"] == "diverged"
+    assert curve_trend([1.0, 0.8, 0.7])["overfit_from"] is None
+    assert curve_trend([1.0, 1.005])["trend"] == "plateau"
+    assert curve_trend([1.0, 2.0])["trend"] == "rising"
+    assert curve_trend([1.0, float("nan")])["trend"] == "diverged"
+
+
+def test_plateau_epoch_is_where_the_curve_stops_rising():
+    from cnnreport.results.baseline import plateau_epoch
+
+    assert plateau_epoch([0.5, 0.7, 0.795, 0.8]) == 3

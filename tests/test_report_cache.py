@@ -1,4 +1,4 @@
-"""Re-rendering reuses what depends only on runs, data and code (memo.py): no figure redrawn, no
+"""Re-rendering reuses what depends only on runs, data and code (report/cache.py): no figure redrawn, no
 model loaded, no Keras imported, the same report.json; a changed input or a damaged file is
 computed anew, and entries nobody uses any more are pruned."""
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from cnnreport.report import cache as memo
 
-from conftest import REPO, study_toml, subprocess_env, E2E_TEXT
+from helpers import E2E_TEXT, REPO, shared_study_toml, subprocess_env
 
 
 def _render_in_fresh_python(study, runs, reports) -> tuple[subprocess.CompletedProcess, list[str]]:
@@ -37,25 +37,25 @@ def _without_time(path) -> dict:
     return ctx
 
 
-def test_a_rerender_redraws_nothing_loads_no_model_and_writes_the_same_report(tiny_build, tmp_path):
-    reports = tmp_path / "reports"
-    shutil.copytree(tiny_build["reports"], reports)
+def test_a_rerender_redraws_nothing_loads_no_model_and_writes_the_same_report(trained_study, tmp_path):
+    reports = tmp_path / "reports"  # the runs are only read; the reports are a copy
+    shutil.copytree(trained_study.reports, reports)
     report_dir = reports / "tiny"
     drawn = _pngs(report_dir)
-    proc, imported = _render_in_fresh_python(tiny_build["study"], tiny_build["runs"], reports)
+    proc, imported = _render_in_fresh_python(trained_study.study_file, trained_study.runs, reports)
     assert proc.returncode == 0, proc.stderr
     assert imported == ["IMPORTED False False"]  # neither Keras nor TensorFlow
     assert _pngs(report_dir) == drawn and len(drawn) >= 15
-    assert _without_time(report_dir / "report.json") == _without_time(tiny_build["report_dir"] / "report.json")
+    assert _without_time(report_dir / "report.json") == _without_time(trained_study.report_dir / "report.json")
 
 
-def test_edited_text_is_rendered_without_redrawing(tiny_build, tmp_path):
+def test_edited_text_is_rendered_without_redrawing(trained_study, tmp_path):
     reports = tmp_path / "reports"
-    shutil.copytree(tiny_build["reports"], reports)
+    shutil.copytree(trained_study.reports, reports)
     study = tmp_path / "tiny.toml"  # the same design, other prose
-    study.write_text(study_toml(text_dataset="Freshly edited words about clothing."), encoding="utf-8")
+    study.write_text(shared_study_toml(text_dataset="Freshly edited words about clothing."), encoding="utf-8")
     drawn = _pngs(reports / "tiny")
-    proc, imported = _render_in_fresh_python(study, tiny_build["runs"], reports)
+    proc, imported = _render_in_fresh_python(study, trained_study.runs, reports)
     assert proc.returncode == 0, proc.stderr
     assert imported == ["IMPORTED False False"]
     assert "Freshly edited words" in (reports / "tiny" / "report.html").read_text(encoding="utf-8")
@@ -63,9 +63,9 @@ def test_edited_text_is_rendered_without_redrawing(tiny_build, tmp_path):
     assert _pngs(reports / "tiny") == drawn
 
 
-def test_a_deleted_or_edited_figure_is_drawn_again_and_unused_entries_are_pruned(tiny_build, tmp_path):
+def test_a_deleted_or_edited_figure_is_drawn_again_and_unused_entries_are_pruned(trained_study, tmp_path):
     reports = tmp_path / "reports"
-    shutil.copytree(tiny_build["reports"], reports)
+    shutil.copytree(trained_study.reports, reports)
     figures = reports / "tiny" / "figures"
     deleted, edited = figures / "samples.png", figures / "accuracy_bars.png"
     original = edited.read_bytes()
@@ -75,7 +75,7 @@ def test_a_deleted_or_edited_figure_is_drawn_again_and_unused_entries_are_pruned
     stale.write_text('{"entry": {}, "sha256": null}')
     old = 1_000_000_000
     os.utime(stale, (old, old))
-    proc, _ = _render_in_fresh_python(tiny_build["study"], tiny_build["runs"], reports)
+    proc, _ = _render_in_fresh_python(trained_study.study_file, trained_study.runs, reports)
     assert proc.returncode == 0, proc.stderr
     assert deleted.exists() and edited.read_bytes() == original  # the same drawing, redrawn
     assert not stale.exists()

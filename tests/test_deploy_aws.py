@@ -13,8 +13,9 @@ import pytest
 from cnnreport.deploy import aws_session, endpoints, training_jobs
 from cnnreport.errors import UserError
 from cnnreport.pipeline import Workspace, full_plan
+from cnnreport.study.loading import load_study
 
-from sm_fixtures import make_study, trained_study
+from helpers import TrainedStudy, study_toml, write_image_folder
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
@@ -57,8 +58,23 @@ def aws_env(moto_url, monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return trained_study(tmp_path_factory.mktemp("tiny-aws"))
+def trained(trained_study: TrainedStudy, tmp_path_factory):
+    """(study, its file, workspace) of a copy of the shared build: deploying packages the model
+    and records the deployment under runs/."""
+    copy = trained_study.copy_to(tmp_path_factory.mktemp("aws"))
+    return copy.study(), copy.study_file, copy.workspace()
+
+
+def _folder_study(tmp_path):
+    """The tiny study on a `folder` data set (12×12 RGB PNGs, 3 classes): the container's
+    training channel is that folder."""
+    folder = write_image_folder(tmp_path / "data")
+    path = tmp_path / "tiny.toml"
+    path.write_text(study_toml(name="tiny-endpoint", source="folder", train_subset=None, val_subset=None,
+                               test_subset=None, epochs=1, batch_size=16, levels="[1, 3]",
+                               data_extra=f'path = "{folder.as_posix()}"\nimage_size = [12, 12]\nval_fraction = 0.2\n'),
+                    encoding="utf-8")
+    return load_study(path), path
 
 
 def test_dry_run_prints_plan_and_creates_nothing(aws_env, trained, capsys):
@@ -146,7 +162,7 @@ def test_train_script_in_a_faked_container_then_jobs_pulled_back(aws_env, tmp_pa
     the jobs with ModelTrainer and pulls each job's artifact back into runs/ like a local run."""
     import boto3
 
-    study, path = make_study(tmp_path)
+    study, _ = _folder_study(tmp_path)
     ws = Workspace(runs_root=tmp_path / "runs")
     plan = full_plan(study)
     spec = next(s for s in plan if s.model.role == "reference" and s.seed == 0)

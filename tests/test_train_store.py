@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-
 import json
-import math
 import os
 import subprocess
 import sys
@@ -115,8 +113,3 @@ def test_damaged_run_record_is_a_user_error(tmp_path):
     (tmp_path / "r1" / "run.json").write_text('{"run_id": ')
     with pytest.raises(UserError, match="damaged run record"):
         store.load_runs(tmp_path, ["r1"])
-
-
-def test_write_json_writes_nan_as_null(tmp_path):
-    files.write_json(tmp_path / "x.json", {"loss": math.nan, "acc": [1.0, math.inf], "n": 2})
-    assert json.loads((tmp_path / "x.json").read_text()) == {"loss": None, "acc": [1.0, None], "n": 2}

@@ -1,6 +1,6 @@
-"""End to end on real data: `cnnreport build` on a small Fashion-MNIST subset (one shared build),
-a second build that trains nothing, a killed build that resumes, and CIFAR-10 offline / from a
-generated archive.
+"""End to end on real data: the shared `cnnreport build` of the tiny Fashion-MNIST study, a second
+build that trains nothing, a changed setting, a killed build that resumes, CIFAR-10 offline and
+from a generated archive, and the JAX backend.
 """
 
 from __future__ import annotations
@@ -18,20 +18,15 @@ import pytest
 
 from cnnreport import files
 from cnnreport.train import store
-from cnnreport.report.formatting import fmt_pm
+from cnnreport.formatting import fmt_pm
 
-from conftest import E2E_TEXT, own_stderr_lines, run_cli, study_toml, subprocess_env, write_cifar_archive
+from helpers import (E2E_TEXT, REPO, SHARED_MODELS, SHARED_RUNS, own_stderr_lines, run_cli,
+                     shared_study_toml, study_toml, subprocess_env, write_cifar_archive)
 
-# 5 models × 2 seeds, plus the locality probe: baseline and reference CNN on permuted pixels × 2 seeds.
-N_RUNS = 14
-MODELS = ["mlp", "cnn · kernel 1×1", "cnn · kernel 3×3", "cnn · kernel 5×5", "cnn · kernel 7×7"]
+N_RUNS = SHARED_RUNS
 SECTIONS = ["Data set and exploratory analysis", "Fully connected baseline", "CNN design",
             "Controlled experiment: kernel size", "Interpretation", "Deployment",
             "Appendix: reproducibility"]
-
-
-def _report(build) -> dict:
-    return json.loads((build["report_dir"] / "report.json").read_text(encoding="utf-8"))
 
 
 def _pdf_text(path: Path) -> str:
@@ -49,12 +44,12 @@ def _run_dirs(runs: Path) -> dict[str, int]:
             if d.is_dir() and store.is_complete(d)}
 
 
-def test_build_writes_report_json_with_consistent_numbers(tiny_build):
-    ctx = _report(tiny_build)
-    assert tiny_build["stdout"].count("done ") == N_RUNS and f"/{N_RUNS}]" in tiny_build["stdout"]
+def test_build_writes_report_json_with_consistent_numbers(trained_study):
+    ctx = trained_study.report()
+    assert trained_study.stdout.count("done ") == N_RUNS and f"/{N_RUNS}]" in trained_study.stdout
     assert ctx["dataset"]["name"] == "fashion_mnist" and ctx["dataset"]["image_shape"] == [28, 28, 1]
     assert ctx["dataset"]["sizes"] == {"train": 600, "val": 200, "test": 500}
-    assert [m["name"] for m in ctx["models"]] == MODELS
+    assert [m["name"] for m in ctx["models"]] == SHARED_MODELS
     assert [m["role"] for m in ctx["models"]] == ["baseline", "variant", "reference", "variant", "variant"]
     for m in ctx["models"]:
         acc = m["test_accuracy"]
@@ -65,28 +60,29 @@ def test_build_writes_report_json_with_consistent_numbers(tiny_build):
         assert all(0.0 <= v <= 1.0 for v in acc["values"])
         assert m["params"] > 0 and m["flops"] > 0
         # per-seed values are the stored runs' test accuracies
-        stored = [json.loads((tiny_build["runs"] / "tiny" / r / "run.json").read_text())["test"]["accuracy"]
+        stored = [json.loads((trained_study.study_runs / r / "run.json").read_text())["test"]["accuracy"]
                   for r in m["run_ids"]]
         assert stored == acc["values"]
     cnns = {m["level"]: m for m in ctx["models"] if m["kind"] == "cnn"}
-    assert [cnns[k]["receptive_field"] for k in (1, 3, 5, 7)] == [2, 4, 6, 8]  # conv k then pool 2
+    # conv k (k), pool 2 (k + 1, jump 2), conv k (+ 2(k - 1)), pool 2 (+ 2): 3k + 1
+    assert [cnns[k]["receptive_field"] for k in (1, 3, 5, 7)] == [4, 10, 16, 22]
     assert ctx["experiment"]["factor"] == "kernel_size" and ctx["experiment"]["n_variants"] == 3
     assert ctx["study"]["seeds"] == [0, 1] and ctx["environment"]["backend"]
     assert len(ctx["runs"]) == N_RUNS
     for fig in ctx["figures"]:
-        path = tiny_build["report_dir"] / fig["file"]
+        path = trained_study.report_dir / fig["file"]
         assert path.is_file() and path.stat().st_size > 1000 and fig["caption"] and fig["alt"]
     assert {f["id"] for f in ctx["figures"]} >= {"samples", "class_distribution", "preprocessing",
                                                   "curves_baseline", "curves_reference"}
 
 
-def test_pdf_states_sections_and_the_numbers_of_report_json(tiny_build):
-    pdf = tiny_build["report_dir"] / "report.pdf"
+def test_pdf_states_sections_and_the_numbers_of_report_json(trained_study):
+    pdf = trained_study.report_dir / "report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
     text = " ".join(_pdf_text(pdf).split())
     for title in SECTIONS:
         assert title in text, title
-    ctx = _report(tiny_build)
+    ctx = trained_study.report()
     reference = next(m for m in ctx["models"] if m["role"] == "reference")
     baseline = next(m for m in ctx["models"] if m["role"] == "baseline")
     assert f"reference CNN {fmt_pm(reference['test_accuracy'])} vs MLP baseline " \
@@ -94,19 +90,19 @@ def test_pdf_states_sections_and_the_numbers_of_report_json(tiny_build):
     assert "cnn · kernel 5×5" in text
 
 
-def test_study_text_is_escaped_in_the_html(tiny_build):
-    html = (tiny_build["report_dir"] / "report.html").read_text(encoding="utf-8")
+def test_study_text_is_escaped_in_the_html(trained_study):
+    html = (trained_study.report_dir / "report.html").read_text(encoding="utf-8")
     assert "<script>alert" not in html and "&lt;script&gt;alert(" in html
     assert "&lt;b&gt;study&lt;/b&gt;" in html  # the title too
-    assert _report(tiny_build)["text"]["dataset"] == E2E_TEXT  # report.json keeps the raw text
+    assert trained_study.report()["text"]["dataset"] == E2E_TEXT  # report.json keeps the raw text
 
 
-def test_second_build_trains_nothing(tiny_build, capsys):
-    runs = tiny_build["runs"] / "tiny"
+def test_second_build_trains_nothing(trained_copy, capsys):
+    runs = trained_copy.study_runs
     before = _run_dirs(runs)
-    folder_mtimes = {d.name: d.stat().st_mtime_ns for d in runs.iterdir()}
-    code, out, err = run_cli(["build", "--study", tiny_build["study"], "--runs-dir", tiny_build["runs"],
-                              "--reports-dir", tiny_build["reports"], "--no-pdf"], capsys)
+    folder_mtimes = {d.name: d.stat().st_mtime_ns for d in runs.iterdir()}  # copied with their times
+    code, out, err = run_cli(["build", "--study", trained_copy.study_file, "--runs-dir", trained_copy.runs,
+                              "--reports-dir", trained_copy.reports, "--no-pdf"], capsys)
     assert code == 0, err
     assert f"{N_RUNS} of {N_RUNS} runs already done" in out and "0 to train" in out
     assert "done " not in out.replace("already done", "") and "[run " not in out
@@ -114,32 +110,30 @@ def test_second_build_trains_nothing(tiny_build, capsys):
     assert {d.name: d.stat().st_mtime_ns for d in runs.iterdir()} == folder_mtimes
 
 
-def test_changed_setting_trains_only_what_it_changes(tiny_build, tmp_path, capsys):
-    runs = tmp_path / "runs"
-    shutil.copytree(tiny_build["runs"], runs)
-    study = tmp_path / "tiny.toml"
-    study.write_text(study_toml(hidden="[16]"), encoding="utf-8")  # only the MLP changes
-    code, out, err = run_cli(["train", "--study", study, "--runs-dir", runs], capsys)
+def test_changed_setting_trains_only_what_it_changes(trained_copy, capsys):
+    study = trained_copy.root / "mlp16.toml"
+    study.write_text(shared_study_toml(hidden="[16]"), encoding="utf-8")  # only the MLP changes
+    code, out, err = run_cli(["train", "--study", study, "--runs-dir", trained_copy.runs], capsys)
     assert code == 0, err
     # the MLP's 2 runs and its 2 permuted-pixel probe runs
     assert f"{N_RUNS - 4} of {N_RUNS} runs already done" in out and f"trained 4 runs, {N_RUNS - 4} already done" in out
-    assert len(_run_dirs(runs / "tiny")) == N_RUNS + 4
+    assert len(_run_dirs(trained_copy.study_runs)) == N_RUNS + 4
 
 
-def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path, capsys):
-    runs = tmp_path / "runs"
-    shutil.copytree(tiny_build["runs"], runs)
-    study_dir = runs / "tiny"
-    ctx = _report(tiny_build)
-    removed = [r for m in ctx["models"] if m["level"] in (5, 7) for r in m["run_ids"]]
+def test_killed_build_resumes_without_redoing_finished_runs(trained_copy, tmp_path, capsys):
+    study_dir = trained_copy.study_runs
+    removed = [r for m in trained_copy.report()["models"] if m["level"] in (5, 7) for r in m["run_ids"]]
     for r in removed:
         shutil.rmtree(study_dir / r)
     kept = _run_dirs(study_dir)
     assert len(kept) == N_RUNS - 4
 
+    report_json = trained_copy.report_dir / "report.json"
+    built_before = report_json.stat().st_mtime_ns
     log = (tmp_path / "build.log").open("w")
-    args = ["build", "--study", str(tiny_build["study"]), "--runs-dir", str(runs),
-            "--reports-dir", str(tmp_path / "reports"), "--no-pdf"]
+    # The same folders as the build that made them, as a user resumes (its render cache included).
+    args = ["build", "--study", str(trained_copy.study_file), "--runs-dir", str(trained_copy.runs),
+            "--reports-dir", str(trained_copy.reports), "--no-pdf"]
     proc = subprocess.Popen([sys.executable, "-m", "cnnreport.cli", *args], stdout=log,
                             stderr=subprocess.STDOUT, env=subprocess_env(), cwd=tmp_path)
     try:
@@ -174,7 +168,7 @@ def test_killed_build_resumes_without_redoing_finished_runs(tiny_build, tmp_path
     final = _run_dirs(study_dir)
     assert len(final) == N_RUNS and {k: final[k] for k in after_kill} == after_kill
     assert not [d for d in study_dir.iterdir() if files.is_temporary(d.name)]
-    assert (tmp_path / "reports" / "tiny" / "report.json").is_file()
+    assert report_json.stat().st_mtime_ns > built_before  # rendered again once every run is there
 
 
 # ---------------------------------------------------------------------------------- CIFAR-10
@@ -204,7 +198,7 @@ def test_generated_cifar10_archive_builds_with_data_dir(tmp_path, capsys):
     arrays = write_cifar_archive(tmp_path / "data", per_batch=30, n_test=40)
     study = tmp_path / "cifar.toml"
     study.write_text(study_toml(name="tiny-cifar", source="cifar10", seeds="[0]", train_subset=100,
-                                val_subset=10, test_subset=40, levels="[1, 3]"), encoding="utf-8")
+                                val_subset=10, test_subset=40, epochs=1, levels="[1, 3]"), encoding="utf-8")
     code, out, err = run_cli(["build", "--study", study, "--data-dir", tmp_path / "data",
                               "--runs-dir", tmp_path / "runs", "--reports-dir", tmp_path / "reports"], capsys)
     assert code == 0, err
@@ -219,3 +213,25 @@ def test_generated_cifar10_archive_builds_with_data_dir(tmp_path, capsys):
     assert (out_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"
     text = " ".join(_pdf_text(out_dir / "report.pdf").split())
     assert "CIFAR-10" in text and "(1 seed)" in text  # no std is invented from one seed
+
+
+# ------------------------------------------------------------------------------------------ JAX
+
+
+def test_jax_backend_builds_end_to_end(tmp_path, fashion_copy):
+    """A GPU machine may have JAX and no TensorFlow: the whole build runs on the JAX backend."""
+    pytest.importorskip("jax")
+    study = tmp_path / "jax.toml"
+    study.write_text(study_toml(name="jaxe2e", seeds="[0, 1]", train_subset=200, val_subset=50,
+                                test_subset=100, epochs=1, levels="[1, 3]"), encoding="utf-8")
+    env = subprocess_env(KERAS_BACKEND="jax")
+    proc = subprocess.run([sys.executable, "-m", "cnnreport.cli", "build", "--study", str(study),
+                           "--data-dir", str(fashion_copy), "--runs-dir", str(tmp_path / "runs"),
+                           "--reports-dir", str(tmp_path / "reports"), "--no-pdf"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ctx = json.loads((tmp_path / "reports" / "jaxe2e" / "report.json").read_text())
+    assert ctx["environment"]["backend"] == "jax"
+    assert all(m["test_accuracy"]["n"] == 2 for m in ctx["models"])
+    runs = list((tmp_path / "runs" / "jaxe2e").glob("*/model.keras"))
+    assert len(runs) == 3 * 2 + 2 * 2  # 3 models × 2 seeds + the permutation probe's 2 × 2

@@ -1,30 +1,19 @@
-"""The speed path: runs stacked as towers of one program train exactly as they would alone, the
-levers follow the device, the bench's arithmetic, and the JAX backend end to end."""
+"""The training engine's speed path: runs stacked as towers of one program, batches fed from
+Python and a reused compiled program all train exactly as a lone run through `fit` would;
+inference batches, epoch-time shares, data order and mixed precision."""
 
 from __future__ import annotations
-
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from cnnreport import bench
 from cnnreport.train import engine as runner
 from cnnreport.train import levers
 from cnnreport.data.splits import Splits
 from cnnreport.train.engine import epoch_order, train_group
-from cnnreport.train.runner import groups_of
 from cnnreport.train.plan import plan_runs
-from cnnreport.study.loading import study_from_dict
 
-from conftest import REPO, study_toml, subprocess_env
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[no-redef]
+from helpers import tiny_study
 
 
 def _synthetic_splits(n_train: int = 96, n_val: int = 32, n_test: int = 40) -> Splits:
@@ -44,9 +33,8 @@ def _synthetic_splits(n_train: int = 96, n_val: int = 32, n_test: int = 40) -> S
 
 
 def _tiny_study(**over):
-    raw = tomllib.loads(study_toml(seeds="[0, 1]", epochs=2, levels="[1, 3]"))
-    raw.update(over)
-    return study_from_dict(raw, None)
+    """The tiny study with two kernel sizes (mlp, cnn 1×1, cnn 3×3; seeds 0 and 1; 2 epochs)."""
+    return tiny_study(**{"experiment": {"factor": "kernel_size", "levels": [1, 3]}, **over})
 
 
 FLOAT32_ALONE = levers.Levers("float32", 1, False, 1, "test: one run at a time")
@@ -58,7 +46,7 @@ def test_stacked_towers_train_exactly_like_lone_runs():
     data order (per seed and epoch), separate gradients (summed loss) ⇒ the same results."""
     splits = _synthetic_splits()
     plan = plan_runs(_tiny_study())
-    group = [plan[0], plan[3], plan[4]]  # mlp seed 0, cnn 3×3 seed 1, cnn 1×1 ... mixed models
+    group = [plan[0], plan[3], plan[4]]  # mlp seed 0, cnn 1×1 seed 1, cnn 3×3 seed 0: mixed models and seeds
     stacked = train_group(group, splits, None, FLOAT32_STACKED)
     alone = [train_group([spec], splits, None, FLOAT32_ALONE)[0] for spec in group]
     for (a, _), (b, _) in zip(stacked, alone):
@@ -148,35 +136,6 @@ def test_data_order_depends_on_seed_and_epoch_only():
     assert not np.array_equal(a, epoch_order(4, 0, 50))
 
 
-def test_groups_share_training_data_and_probe_and_respect_the_cap():
-    study = _tiny_study()
-    plan = plan_runs(study)
-    assert [len(g) for g in groups_of(plan, 1)] == [1] * len(plan)
-    assert [len(g) for g in groups_of(plan, 32)] == [len(plan)]
-    assert [len(g) for g in groups_of(plan, 4)] == [4, 2]
-    permuted = [type(r)(r.study, r.model, r.seed, r.training, r.data, "permuted") for r in plan[:2]]
-    assert [len(g) for g in groups_of(plan[:2] + permuted, 32)] == [2, 2]
-
-
-def test_levers_follow_the_device(monkeypatch):
-    monkeypatch.delenv("CNNREPORT_PRECISION", raising=False)
-    monkeypatch.delenv("CNNREPORT_TOWERS", raising=False)
-    gpu = levers.choose_for_device("gpu", "jax", "mixed_bfloat16")
-    assert gpu.max_towers > 1 and gpu.steps_per_execution > 1 and gpu.jit_compile is True
-    cpu = levers.choose_for_device("cpu", "tensorflow", "float32")
-    assert cpu.max_towers == 1 and cpu.jit_compile is False  # XLA made a small CNN 2× slower here
-    assert cpu.feed == "batches" and gpu.feed == "fit"  # fit's iterator idles a CPU core; spe needs fit
-    assert levers.choose_for_device("cpu", "jax", "float32").feed == "fit"
-    monkeypatch.setattr(levers, "cpu_has_native_bf16", lambda: False)
-    monkeypatch.setattr(levers, "accelerator", lambda: "cpu")
-    assert levers.choose("auto").precision == "float32"
-    monkeypatch.setattr(levers, "cpu_has_native_bf16", lambda: True)
-    assert levers.choose("auto").precision == "mixed_bfloat16"
-    assert levers.choose("float32").precision == "float32"  # a study can refuse bf16
-    monkeypatch.setenv("CNNREPORT_TOWERS", "3")
-    assert levers.choose("auto").max_towers == 3
-
-
 def test_mixed_precision_trains_and_keeps_a_float32_softmax():
     splits = _synthetic_splits()
     spec = plan_runs(_tiny_study())[2]
@@ -187,54 +146,3 @@ def test_mixed_precision_trains_and_keeps_a_float32_softmax():
     import keras
 
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
-
-
-def test_bench_report_extrapolates_a_partial_naive_run_and_prints_the_speedup_line():
-    results = {
-        "naive": {"runs": 5, "wall_s": 100.0, "images_per_s": 10.0, "mean_test_accuracy": 0.9,
-                  "backend": "jax", "settings": {}},
-        "cnnreport": {"runs": 25, "wall_s": 50.0, "images_per_s": 100.0, "mean_test_accuracy": 0.901,
-                      "backend": "jax", "settings": {}},
-    }
-    lines = bench.format_report(results)
-    assert "extrapolated from 5 of 25 runs" in lines[-2] and ": 500 s" in lines[-2]
-    assert lines[-1] == ("speedup: 10.00× (naive 500 s, cnnreport 50 s; accuracy naive 0.9000, "
-                         "cnnreport 0.9010)")
-
-
-def test_synthetic_cifar10_has_the_real_shapes():
-    s = bench.synthetic_cifar10(n_train=20, n_val=5, n_test=7)
-    assert s.x_train.shape == (20, 32, 32, 3) and s.x_train.dtype == np.uint8
-    assert s.num_classes == 10 and len(s.y_test) == 7 and s.y_train.max() < 10
-
-
-def test_cnnreport_bench_runs_both_ways_in_their_own_processes(tmp_path, fashion_copy):
-    study = tmp_path / "bench.toml"
-    study.write_text(study_toml(name="bench", seeds="[0]", train_subset=200, val_subset=50,
-                                test_subset=100, levels="[1, 3]"), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "cnnreport.cli", "bench", "--study", str(study),
-                           "--data-dir", str(fashion_copy)], capture_output=True, text=True,
-                          env=subprocess_env(), cwd=REPO, timeout=600)
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]  # 1: accuracies differ (tiny data, 1 epoch)
-    out = proc.stdout.splitlines()
-    assert out[-1].startswith("speedup: ") if proc.returncode == 0 else out[-2].startswith("speedup: ")
-    rows = [line for line in out if line.startswith(("naive ", "cnnreport "))]
-    assert len(rows) == 2 and all(" 3 " in r for r in rows)  # 3 runs each: mlp + two CNNs
-
-
-def test_jax_backend_builds_end_to_end(tmp_path, fashion_copy):
-    pytest.importorskip("jax")
-    study = tmp_path / "jax.toml"
-    study.write_text(study_toml(name="jaxe2e", seeds="[0, 1]", train_subset=200, val_subset=50,
-                                test_subset=100, levels="[1, 3]"), encoding="utf-8")
-    env = subprocess_env(KERAS_BACKEND="jax")
-    proc = subprocess.run([sys.executable, "-m", "cnnreport.cli", "build", "--study", str(study),
-                           "--data-dir", str(fashion_copy), "--runs-dir", str(tmp_path / "runs"),
-                           "--reports-dir", str(tmp_path / "reports"), "--no-pdf"],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    ctx = json.loads((tmp_path / "reports" / "jaxe2e" / "report.json").read_text())
-    assert ctx["environment"]["backend"] == "jax"
-    assert all(m["test_accuracy"]["n"] == 2 for m in ctx["models"])
-    runs = list((tmp_path / "runs" / "jaxe2e").glob("*/model.keras"))
-    assert len(runs) == 3 * 2 + 2 * 2  # 3 models × 2 seeds + the permutation probe's 2 × 2

@@ -1,4 +1,6 @@
-"""serve + endpoint-test end to end over real HTTP, with boto3, against a tiny real model."""
+"""The local endpoint: the model artifact, `serve` over real HTTP (with boto3 too) and
+`endpoint-test --local`, against the shared trained study's reference CNN (on a copy: packaging
+and the transcript write into runs/)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,19 @@ from cnnreport.deploy import server as endpoint_server
 from cnnreport.deploy import endpoint_test as transcript
 from cnnreport.errors import UserError
 
-from sm_fixtures import trained_study
+from helpers import SHARED_SHAPE, TrainedStudy
+
+
+def _image(value: int) -> list:
+    """One test image of the shared study's shape, every pixel `value`, as JSON lists."""
+    return np.full(SHARED_SHAPE, value).tolist()
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    return trained_study(tmp_path_factory.mktemp("tiny"))
+def trained(trained_study: TrainedStudy, tmp_path_factory):
+    """(study, its file, workspace) of a copy of the shared build, for this module."""
+    copy = trained_study.copy_to(tmp_path_factory.mktemp("endpoint"))
+    return copy.study(), copy.study_file, copy.workspace()
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +58,7 @@ def test_package_layout_is_what_the_container_expects(trained):
     assert {"code/inference.py", "code/requirements.txt", "code/model_info.json"} <= set(names)
     assert record["model"]["role"] == "reference"
     info = json.load(tarfile.open(tarball).extractfile("code/model_info.json"))
-    assert info["run_id"] == record["run_id"] and info["input_shape"] == [12, 12, 3]
+    assert info["run_id"] == record["run_id"] and info["input_shape"] == list(SHARED_SHAPE)
 
 
 def test_choose_run_uses_final_validation_accuracy_not_test():
@@ -76,7 +85,7 @@ def test_ping_and_both_invocation_paths(server):
     conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=30)
     conn.request("GET", "/ping")
     assert conn.getresponse().status == 200
-    img = np.full((12, 12, 3), 230).tolist()
+    img = _image(230)
     status, body = _post(srv, "/invocations", json.dumps({"instances": [img, img]}),
                          {"Content-Type": "application/json"})
     preds = json.loads(body)["predictions"]
@@ -92,7 +101,8 @@ def test_ping_and_both_invocation_paths(server):
 @pytest.mark.parametrize("path,body,headers,status", [
     ("/invocations", b"not json", {"Content-Type": "application/json"}, 400),
     ("/invocations", json.dumps({"instances": [[[1, 2], [3, 4]]]}), {"Content-Type": "application/json"}, 400),
-    ("/invocations", json.dumps({"instances": [[[["a"] * 3] * 12] * 12]}), {"Content-Type": "application/json"}, 400),
+    ("/invocations", json.dumps({"instances": [[[["a"] * SHARED_SHAPE[2]] * SHARED_SHAPE[1]] * SHARED_SHAPE[0]]}),
+     {"Content-Type": "application/json"}, 400),
     ("/invocations", b"1,2,3", {"Content-Type": "text/csv"}, 415),
     ("/invocations", b"x" * 30_000, {"Content-Type": "application/json"}, 413),
     ("/endpoints/bad_name!/invocations", b"{}", {"Content-Type": "application/json"}, 404),
@@ -104,7 +114,7 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server, path, body, h
     assert got == status
     message = json.loads(payload)["error"]
     assert message and "\n" not in message
-    ok, _ = _post(srv, "/invocations", json.dumps({"instances": [np.zeros((12, 12, 3)).tolist()]}),
+    ok, _ = _post(srv, "/invocations", json.dumps({"instances": [_image(0)]}),
                   {"Content-Type": "application/json"})
     assert ok == 200
 
@@ -140,7 +150,7 @@ def test_endpoint_test_local_writes_transcript_and_render_shows_it(trained):
     for r in t["rows"]:  # real test images, labelled with their true class
         assert r["true"] == splits.class_names[int(splits.y_test[r["test_index"]])]
         assert r["latency_ms"] > 0 and 0 <= r["confidence"] <= 1
-    assert len({r["true"] for r in t["rows"]}) == 3  # every class shown
+    assert len({r["true"] for r in t["rows"]}) == 6  # 6 images cycle through 10 classes: 6 shown
     assert "Local endpoint" in (out / "transcript.txt").read_text()
 
     result = render(study, ws, echo=lambda m: None, pdf=False)

@@ -1,4 +1,4 @@
-"""Probe arithmetic and measurements on tiny synthetic inputs (no training)."""
+"""Inductive-bias probes: arithmetic and measurements on tiny synthetic inputs (no training)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 
 from cnnreport.results import probes
-from cnnreport.data.splits import Splits, permute_pixels, pixel_permutation
-from cnnreport.data.eda import balance_verdict, locality_correlation
-from cnnreport.results.baseline import plateau_epoch
 
-
-def _images(n: int = 6, h: int = 16, w: int = 16, c: int = 1, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 256, size=(n, h, w, c), dtype=np.uint8)
+from helpers import random_images
 
 
 def test_shift_moves_content_and_fills_zeros():
@@ -49,7 +44,7 @@ def _mlp():
 
 
 def test_conv_layer_is_equivariant_on_the_interior_and_mlp_is_not():
-    x = _images().astype("float32")
+    x = random_images().astype("float32")
     cnn, mlp = _conv_model(pool=True), _mlp()
     result = probes.equivariance(cnn, mlp, x, max_shift=4)
     conv1, conv2 = result["cnn_layers"]
@@ -63,7 +58,7 @@ def test_conv_layer_is_equivariant_on_the_interior_and_mlp_is_not():
 
 
 def test_equivariance_error_detects_a_non_equivariant_map():
-    x = _images().astype("float32")
+    x = random_images().astype("float32")
     ramp = np.linspace(0, 1, 16, dtype="float32")[None, None, :, None]
     position_dependent = lambda b: b * ramp  # noqa: E731 - weights differ by column
     err = probes.equivariance_error(position_dependent, x, shift=2)
@@ -73,26 +68,10 @@ def test_equivariance_error_detects_a_non_equivariant_map():
 
 
 def test_shifted_accuracy_of_a_position_blind_classifier_is_flat():
-    x = _images(n=20)
+    x = random_images(n=20)
     y = np.zeros(20, dtype=int)
     predict = lambda b: np.tile([1.0, 0.0], (len(b), 1))  # noqa: E731 - always class 0
     assert probes.shifted_accuracy(predict, x, y, 3) == [1.0, 1.0, 1.0, 1.0]
-
-
-def test_permutation_is_one_fixed_bijection_applied_to_every_split():
-    h, w = 6, 5
-    perm = pixel_permutation(h, w, 7)
-    assert sorted(perm.tolist()) == list(range(h * w))
-    assert (perm == pixel_permutation(h, w, 7)).all()
-    assert not (perm == np.arange(h * w)).all()
-    x = _images(n=3, h=h, w=w)
-    y = np.arange(3)
-    splits = Splits("t", ["a", "b", "c"], x, y, x[:2], y[:2], x[:1], y[:1], origin="synthetic")
-    permuted = permute_pixels(splits, 7)
-    for orig, new in ((splits.x_train, permuted.x_train), (splits.x_test, permuted.x_test)):
-        flat, pflat = orig.reshape(len(orig), -1), new.reshape(len(new), -1)
-        assert (pflat == flat[:, perm]).all()           # the same permutation everywhere
-        assert (np.sort(pflat, axis=1) == np.sort(flat, axis=1)).all()  # nothing lost
 
 
 def test_weight_sharing_arithmetic():
@@ -114,12 +93,3 @@ def test_permutation_summary_pairs_seeds():
                              {"mlp": [0.8, 0.81], "cnn": [0.7, 0.72]}, {"mlp": "baseline", "cnn": "reference"})
     assert out["models"]["cnn"]["change"]["mean"] == pytest.approx(-0.195)
     assert out["models"]["mlp"]["change"]["mean"] == pytest.approx(-0.005)
-
-
-def test_eda_helpers():
-    assert balance_verdict([100, 100, 105])["verdict"] == "balanced"
-    assert balance_verdict([100, 300])["verdict"] == "imbalanced"
-    smooth = np.repeat(np.repeat(_images(n=50, h=4, w=4), 4, axis=1), 4, axis=2)  # 16×16 blocks
-    corr = locality_correlation(smooth, (1, 8))
-    assert corr["1"] > 0.6 > corr["8"]
-    assert plateau_epoch([0.5, 0.7, 0.795, 0.8]) == 3
