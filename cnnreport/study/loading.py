@@ -47,7 +47,8 @@ def _format_validation_error(path: Path, err: ValidationError) -> str:
         elif e["type"] == "missing":
             msg = "required key is missing"
         elif "input" in e and not isinstance(e["input"], (dict, list)):
-            msg = f"{msg} (got {e['input']!r})"
+            got = repr(e["input"])
+            msg = f"{msg} (got {got if len(got) <= 60 else got[:57] + '...'})"  # one readable line
         parts.append(f"{key}: {msg}")
     return f"{path}: " + "; ".join(parts)
 

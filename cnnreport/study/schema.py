@@ -15,6 +15,7 @@ from cnnreport.study.specs import (
     ExperimentSpec,
     MLPSpec,
     Prose,
+    Seed,
     Strict,
     TrainingSpec,
     VariantSpec,
@@ -27,20 +28,25 @@ from cnnreport.study.variants import (
     variant_training,
 )
 
+STUDY_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+STUDY_NAME_MAX = 64
+
 
 class Study(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # names runs/<name>/ and reports/<name>/
-    title: str
-    author: str = ""
+    # Names the folders runs/<name>/ and reports/<name>/: a portable file name, well under any
+    # file system's limit (255 bytes) once a run id or a temporary prefix is added to paths.
+    name: str = Field(pattern=STUDY_NAME, max_length=STUDY_NAME_MAX)
+    title: str = Field(max_length=300)
+    author: str = Field("", max_length=300)
     profile: str = "base"  # set by the loader
     source: str = ""  # the study file it was read from, set by the loader
     data: DataSpec
-    seeds: tuple[int, ...] = Field(min_length=1)
+    seeds: tuple[Seed, ...] = Field(min_length=1, strict=False)
     training: TrainingSpec
     baseline: MLPSpec
     cnn: CNNSpec
     experiment: ExperimentSpec
-    variants: tuple[VariantSpec, ...] = ()
+    variants: tuple[VariantSpec, ...] = Field((), strict=False)
     text: Prose = Prose()
 
     @model_validator(mode="after")

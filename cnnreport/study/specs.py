@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,16 +28,43 @@ DECISIONS = (
 )
 
 
+# Activations a layer can take by name: Keras's own (keras.activations), less those that are
+# not one-argument, shape-keeping functions: 'glu' halves the units, 'threshold' needs arguments.
+# tests/test_study_strict.py checks this list against the installed Keras.
+Activation = Literal[
+    "celu", "elu", "exponential", "gelu", "hard_shrink", "hard_sigmoid", "hard_silu", "hard_swish",
+    "hard_tanh", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "mish", "relu", "relu6",
+    "selu", "sigmoid", "silu", "soft_shrink", "softmax", "softplus", "softsign", "sparse_plus",
+    "sparse_sigmoid", "sparsemax", "squareplus", "swish", "tanh", "tanh_shrink",
+]
+Optimizer = Literal["adam", "adamw", "sgd", "rmsprop"]  # train/engine.py's make_optimizer
+Padding = Literal["same", "valid"]  # what keras.layers.Conv2D accepts
+
+# A model's name is drawn in figures and printed in tables: bounded, printable, and free of the
+# characters matplotlib reads as mathtext ($ and backslash) or that markup or a shell would
+# treat specially. Letters of any script, digits, spaces and the punctuation default names use (·, ×).
+MODEL_NAME = r"^[^\W_][\w ·×.,:;()\[\]+/#%=&'-]*$"
+MODEL_NAME_MAX = 80
+
+Units = Annotated[int, Field(ge=1)]  # of a Dense layer
+Pixels = Annotated[int, Field(ge=1, le=4096)]  # a side of an image
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # NumPy's and Keras's seeds are unsigned 32-bit
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """No silent conversion: "32" is not an int, 2.0 is not an int, "0.001" is not a float, and
+    infinities and NaN are not numbers. Tuple fields still take TOML's (and JSON's) lists, item by
+    item strictly: each declares `Field(strict=False)`, which applies to the container only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class DataSpec(Strict):
     source: DataSource
     path: str | None = None  # folder source: one sub-folder per class
-    image_size: tuple[int, int] | None = None  # folder source: resize to (height, width)
+    image_size: tuple[Pixels, Pixels] | None = Field(None, strict=False)  # folder source: resize to (height, width)
     val_fraction: float = Field(0.1, gt=0, lt=0.5)  # carved out of the training set
-    split_seed: int = 1234  # fixed, so every run sees the same validation images
+    split_seed: int = Field(1234, ge=0)  # fixed, so every run sees the same validation images
     train_subset: int | None = Field(None, ge=10)  # training images kept after the split
     val_subset: int | None = Field(None, ge=10)
     test_subset: int | None = Field(None, ge=10)
@@ -52,39 +79,42 @@ class DataSpec(Strict):
 class TrainingSpec(Strict):
     epochs: int = Field(ge=1)
     batch_size: int = Field(ge=1)
-    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    optimizer: Optimizer = "adam"
     learning_rate: float = Field(gt=0)
     # bf16 compute where the device has it natively (GPU, CPU with AVX512_BF16/AMX); see levers.py
     precision: Literal["auto", "float32", "mixed_bfloat16"] = "auto"
 
 
 class MLPSpec(Strict):
-    hidden: tuple[int, ...] = Field(min_length=1)  # units per hidden Dense layer
-    activation: str = "relu"
+    hidden: tuple[Units, ...] = Field(min_length=1, strict=False)  # units per hidden Dense layer
+    activation: Activation = "relu"
     dropout: float = Field(0.0, ge=0, lt=1)
 
 
 class ConvBlock(Strict):
-    filters: int = Field(ge=1)
-    kernel_size: int = Field(ge=1)
-    stride: int = Field(1, ge=1)
-    padding: Literal["same", "valid"] = "same"
-    activation: str = "relu"
+    # Upper bounds far above any lab's design: a typo (3000 for 3) is an error here, not an
+    # out-of-memory crash inside Keras.
+    filters: int = Field(ge=1, le=8192)
+    kernel_size: int = Field(ge=1, le=1024)
+    stride: int = Field(1, ge=1, le=1024)
+    padding: Padding = "same"
+    activation: Activation = "relu"
     pooling: Pooling = "max"
-    pool_size: int = Field(2, ge=2)
+    pool_size: int = Field(2, ge=2, le=1024)
 
 
 class CNNSpec(Strict):
-    blocks: tuple[ConvBlock, ...] = Field(min_length=1)
-    dense: tuple[int, ...] = ()  # hidden units of the dense head, before the softmax
-    dense_activation: str = "relu"
+    blocks: tuple[ConvBlock, ...] = Field(min_length=1, strict=False)
+    # hidden units of the dense head, before the softmax
+    dense: tuple[Units, ...] = Field((), strict=False)
+    dense_activation: Activation = "relu"
     dropout: float = Field(0.0, ge=0, lt=1)  # before the classifier
 
 
 class ExperimentSpec(Strict):
     factor: Factor
     # Omitted: the factor's default levels (see default_levels), set by the Study validator.
-    levels: tuple[int | str, ...] | None = Field(None, min_length=2)
+    levels: tuple[int | str, ...] | None = Field(None, min_length=2, strict=False)
     layers: Literal["all", "first"] = "all"  # which conv layers the factor touches
 
     @model_validator(mode="after")
@@ -127,9 +157,9 @@ class VariantSpec(Strict):
     the experiment's factor fails verification unless its key is listed in `accept`.
     """
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MODEL_NAME_MAX, pattern=MODEL_NAME)
     base: Literal["reference"] = "reference"
     cnn: dict[str, Any] = {}
     training: dict[str, Any] = {}
-    seeds: tuple[int, ...] | None = Field(None, min_length=1)
-    accept: tuple[str, ...] = ()  # difference keys, e.g. "conv1.filters" or "training.learning_rate"
+    seeds: tuple[Seed, ...] | None = Field(None, min_length=1, strict=False)
+    accept: tuple[str, ...] = Field((), strict=False)  # difference keys, e.g. "conv1.filters" or "training.learning_rate"
