@@ -1,30 +1,56 @@
 """Which Keras backend, and Keras imported quietly.
 
 TensorFlow is the default backend where it is installed (faster on a CPU, and needed for the
-SavedModel export); JAX where it is absent (a GPU machine may have JAX with CUDA and no
-TensorFlow). Keras is imported only by the commands that need it: `render` imports it only when
-its cache misses (report/cache.py).
+SavedModel export); JAX where TensorFlow is absent, and JAX where a GPU is visible and JAX has
+its CUDA plugin (`pip install 'cnnreport[gpu]'`): there the seeds of each architecture train as
+one vmapped program (train/batched.py). Keras is imported only by the commands that need it:
+`render` imports it only when its cache misses (report/cache.py).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes are not the user's concern
 
 
-def choose_default_backend() -> None:
-    """Set KERAS_BACKEND=jax when TensorFlow is missing and JAX is there; an explicit
-    KERAS_BACKEND always wins. Must run before the first `import keras`."""
-    import importlib.util
+GPU_INSTALL = "pip install 'cnnreport[gpu]'"  # JAX with CUDA; TensorFlow stays for the export
+# The module each CUDA build of JAX installs (jax-cuda12-plugin, jax-cuda13-plugin).
+JAX_CUDA_PLUGINS = ("jax_cuda12_plugin", "jax_cuda13_plugin")
 
+
+def gpu_visible() -> bool:
+    """Whether the machine has an NVIDIA GPU, whatever the installed backends can do with it
+    (the driver lists each GPU under /proc/driver/nvidia/gpus; /dev/nvidia0 in containers)."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    try:
+        if gpus.is_dir() and any(gpus.iterdir()):
+            return True
+    except OSError:
+        pass
+    return Path("/dev/nvidia0").exists()
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def choose_default_backend() -> None:
+    """KERAS_BACKEND, unless the user set it: JAX where a GPU is visible and JAX has its CUDA
+    plugin, or where TensorFlow is missing; else TensorFlow. Must run before `import keras`."""
     if "KERAS_BACKEND" in os.environ:
         return
-    if importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax") is not None:
+    jax_cuda = _installed("jax") and any(_installed(m) for m in JAX_CUDA_PLUGINS)
+    if (jax_cuda and gpu_visible()) or (not _installed("tensorflow") and _installed("jax")):
         os.environ["KERAS_BACKEND"] = "jax"
 
 

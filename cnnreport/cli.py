@@ -78,7 +78,11 @@ def _remember_study(args: argparse.Namespace, study) -> None:
 
 def _train_here(args: argparse.Namespace, study, ws) -> dict[str, int]:
     from cnnreport.pipeline import train
+    from cnnreport.train.levers import unused_gpu_warning
 
+    warning = unused_gpu_warning()  # before hours are spent on the CPU
+    if warning:
+        print(f"cnnreport: WARNING: {warning}", file=sys.stderr, flush=True)
     _estimate_full_profile_on_cpu(args, study, ws)
     counts = train(study, ws, say)
     _remember_study(args, study)

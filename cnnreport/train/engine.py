@@ -13,27 +13,20 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from cnnreport.study.specs import TrainingSpec
+from cnnreport.train.batched import train_batched
 from cnnreport.train.environment import environment
+from cnnreport.train.loop import (
+    Trained,
+    epoch_order,
+    history_of,
+    inference_batch,
+    make_optimizer,
+    tower_keys,
+)
 from cnnreport.train.plan import RunSpec
 from cnnreport.train.progress import BatchCallback, Progress
 
 # ------------------------------------------------------------------------------------ training
-
-
-def make_optimizer(training: TrainingSpec) -> Any:
-    import keras
-
-    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-           "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[training.optimizer]
-    kwargs = {"momentum": 0.9} if training.optimizer == "sgd" else {}
-    return cls(learning_rate=training.learning_rate, **kwargs)
-
-
-def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    """The training-data order of one seed in one epoch: the same whether the seed trains alone
-    or stacked with others, so seed-matched runs of different models share their data order."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 def _stack(specs: list[RunSpec], splits: Any) -> tuple[Any, list[Any]]:
@@ -109,22 +102,6 @@ def _compiled_program(specs: list[RunSpec], splits: Any, lv: Any,
     return program, towers
 
 
-def tower_keys(specs: list[RunSpec]) -> list[str]:
-    return [f"t{i}" for i in range(len(specs))]
-
-
-def _history_of(history: dict[str, list[float]], key: str, n: int) -> dict[str, list[float]]:
-    """One tower's metrics out of a stacked model's history (keys like 's3_accuracy')."""
-    out = {}
-    for metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
-        if n == 1:
-            name = metric
-        else:
-            name = f"val_{key}_{metric[4:]}" if metric.startswith("val_") else f"{key}_{metric}"
-        out[metric] = [float(v) for v in history.get(name, [])]
-    return out
-
-
 @contextlib.contextmanager
 def dtype_policy(name: str) -> Iterator[None]:
     """Keras's global dtype policy set to `name` for the block, then restored: models built
@@ -139,16 +116,6 @@ def dtype_policy(name: str) -> Iterator[None]:
         keras.config.set_dtype_policy(previous)
 
 
-@dataclass
-class Trained:
-    """What the epochs of one program produced, before the test set is touched."""
-
-    history: dict[str, list[float]]  # Keras's log keys (per tower 't0_loss', … when stacked)
-    epoch_times: list[float]  # s per epoch, the whole program's
-    diverged: list[bool]  # per tower: a non-finite training loss
-    wall_s: float  # all epochs, validation included
-
-
 def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" = None,
                 levers: Any = None, programs: ProgramCache | None = None) -> list[tuple[dict[str, Any], Any]]:
     """Train runs together, one tower each in one program (models and seeds may differ); evaluate
@@ -159,10 +126,29 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
     assert all(s.training == first.training and s.data == first.data and s.probe == first.probe
                for s in specs), "towers of one program share training settings and data"
     lv = levers or levers_mod.choose(first.training.precision)
+    if lv.batch_seeds:
+        return _train_architectures_batched(specs, splits, progress, lv)
     with dtype_policy(lv.precision):
         program, towers = _compiled_program(specs, splits, lv, programs)
         trained = train_epochs(program, specs, splits, lv, progress)
         return evaluate_and_record(specs, towers, splits, trained, lv)
+
+
+def _train_architectures_batched(specs: list[RunSpec], splits: Any, progress: "Progress | None",
+                                 lv: Any) -> list[tuple[dict[str, Any], Any]]:
+    """The group's runs, the seeds of each architecture as one vmapped program (train/batched.py);
+    results in the order given."""
+    by_arch: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        by_arch.setdefault(spec.model.model_dump_json(), []).append(i)
+    results: dict[int, tuple[dict[str, Any], Any]] = {}
+    with dtype_policy(lv.precision):
+        for indices in by_arch.values():
+            group = [specs[i] for i in indices]
+            trained, models = train_batched(group, splits, progress)
+            for i, result in zip(indices, evaluate_and_record(group, models, splits, trained, lv)):
+                results[i] = result
+    return [results[i] for i in range(len(specs))]
 
 
 def train_epochs(program: Any, specs: list[RunSpec], splits: Any, lv: Any,
@@ -186,7 +172,7 @@ def train_epochs(program: Any, specs: list[RunSpec], splits: Any, lv: Any,
         epoch_times.append(time.perf_counter() - t0)
         for k, v in logs.items():
             history.setdefault(k, []).append(float(v))
-        per_tower = [_history_of(history, key, len(specs)) for key in keys]
+        per_tower = [history_of(history, key, len(specs)) for key in keys]
         diverged = [any(not math.isfinite(v) for v in t["loss"]) for t in per_tower]
         if progress is not None:
             progress.epoch(specs, epoch + 1, per_tower)
@@ -281,7 +267,7 @@ def _run_record(spec: RunSpec, tower: Any, splits: Any, trained: Trained, key: s
     predict_s = time.perf_counter() - t0
     preds = probs.argmax(axis=1)
     picked = np.clip(probs[np.arange(len(preds)), splits.y_test], 1e-7, 1.0)
-    hist = _history_of(trained.history, key, len(group["runs"]))
+    hist = history_of(trained.history, key, len(group["runs"]))
     hist["epoch_time_s"] = [t * share for t in trained.epoch_times]
     return {
         "run_id": spec.run_id,
@@ -348,14 +334,6 @@ def _weighted_means(steps: Iterable[tuple[dict[str, Any], int]]) -> dict[str, fl
         for k, v in logs.items():
             sums[k] = sums.get(k, 0.0) + float(v) * weight
     return {k: v / total for k, v in sums.items()}
-
-
-def inference_batch(n: int, target: int = 512) -> int:
-    """A batch size for inference near `target` that divides n when one does (2,000 → 500,
-    10,000 → 500): every batch then has one shape, so the step is traced once, not twice.
-    Inference results do not depend on the batch size."""
-    divisors = [d for d in range(target // 2, 2 * target + 1) if n % d == 0]
-    return min(divisors, key=lambda d: abs(d - target)) if divisors else target
 
 
 def predict_in_batches(model: Any, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:

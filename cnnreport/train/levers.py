@@ -11,6 +11,9 @@
   batches with JAX on an H100 (the per-epoch reorder becomes a device gather), so off.
 - XLA (jit_compile): always on for JAX (its only mode); off for TensorFlow on a CPU, where it
   made a small CNN about 2× slower.
+- Seeds as a batch dimension (JAX on a GPU): the seeds of one architecture vmapped into one
+  program, each epoch one compiled loop (train/batched.py); CNNREPORT_BATCH_SEEDS=1 forces it
+  on a CPU (tests, benchmarks), =0 turns it off.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class Levers:
     reason: str
     data_on_device: bool = False  # copy the splits to the accelerator once; batches are slices there
     feed: str = "fit"  # "fit" (Keras's iterator) | "batches" (train_on_batch from Python)
+    batch_seeds: bool = False  # JAX: seeds of one architecture vmapped, whole epochs compiled
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +75,20 @@ def accelerator() -> str:
     return "cpu"
 
 
+def unused_gpu_warning() -> str | None:
+    """A warning when the machine has a GPU the active backend cannot use: training would run
+    on the CPU, hours where minutes were possible. None when there is no GPU or it is used."""
+    import keras
+
+    from cnnreport.backend import GPU_INSTALL, gpu_visible
+
+    if not gpu_visible() or accelerator() == "gpu":
+        return None
+    return (f"a GPU is visible but Keras's {keras.backend.backend()} backend cannot use it, so training "
+            f"would run on the CPU. Install the GPU build: {GPU_INSTALL} (then this command picks JAX "
+            "with CUDA), or press Ctrl-C and use --profile quick.")
+
+
 def choose(precision: str = "auto") -> Levers:
     """The levers for this machine. `precision` comes from the study (auto, or forced)."""
     import keras
@@ -83,14 +101,22 @@ def choose(precision: str = "auto") -> Levers:
     if precision == "auto":
         native = device == "gpu" or cpu_has_native_bf16()
         precision = "mixed_bfloat16" if native else "float32"
+    lv = choose_for_device(device, backend, precision)
     towers = os.environ.get("CNNREPORT_TOWERS")  # force seeds per program (tests, benchmarks)
     if towers:
-        lv = choose_for_device(device, backend, precision)
-        return replace(lv, max_towers=int(towers), reason=lv.reason + f" (towers forced to {towers})")
-    return choose_for_device(device, backend, precision)
+        lv = replace(lv, max_towers=int(towers), reason=lv.reason + f" (towers forced to {towers})")
+    batched = os.environ.get("CNNREPORT_BATCH_SEEDS")  # force the vmapped seeds on or off
+    if batched in ("0", "1") and backend == "jax":
+        lv = replace(lv, batch_seeds=batched == "1", max_towers=max(lv.max_towers, 32) if batched == "1" else lv.max_towers,
+                     reason=lv.reason + f" (seeds batched {'on' if batched == '1' else 'off'}, forced)")
+    return lv
 
 
 def choose_for_device(device: str, backend: str, precision: str) -> Levers:
+    if device == "gpu" and backend == "jax":
+        return Levers(precision, max_towers=32, jit_compile=True, steps_per_execution=32,
+                      reason="jax on GPU: bf16, the seeds of each architecture as one vmapped program, "
+                             "each epoch one compiled loop", batch_seeds=True)
     if device == "gpu":
         return Levers(precision, max_towers=32, jit_compile=True, steps_per_execution=32,
                       reason=f"{backend} on GPU: bf16, up to 32 runs as towers of one program, "
