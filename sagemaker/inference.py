@@ -1,45 +1,56 @@
 """Pre- and post-processing handlers for SageMaker's TensorFlow Serving container.
 
-The container calls `input_handler(data, context)` before TensorFlow Serving and
-`output_handler(response, context)` after it; the local endpoint (`cnnreport serve`) calls the
-very same two functions, loaded from the same `code/` folder of the same model.tar.gz.
+The container (aws/deep-learning-containers, tensorflow/inference/docker/build_artifacts/
+sagemaker/python_service.py) calls, per request,
+
+    input_handler(data, context)  →  POST context.rest_uri (TensorFlow Serving's REST predict)
+                                  →  output_handler(response, context)
+
+where `data` is the request stream and `context` carries model_name, model_version, method,
+rest_uri, grpc_port, custom_attributes, request_content_type (application/json when the client
+sent none), accept_header and content_length. Whatever either handler raises, the container
+answers 500 {"error": str(exception)}; through the SageMaker runtime, boto3 then raises
+ModelError (HTTP 424) with that body as OriginalMessage. So every refusal here is one clear line:
+it is all the client will see.
 
 Requests:
-  application/json   {"instances": [image, ...]}, each image H×W×C (or H×W when C = 1) of raw
-                     pixel values 0–255 (the model scales them itself)
-  image/png, image/jpeg  one image file, decoded and resized to the model's input size
+  application/json      {"instances": [image, ...]}, each image H×W×C (or H×W when C = 1) of
+                        raw pixel values 0–255 (the model scales them itself)
+  image/png, image/jpeg one image file; TensorFlow Serving decodes it and resizes it to the
+                        model's input inside the graph (the `serving_image` signature), so
+                        nothing here decodes pixels
 Response (application/json), per instance: class index, class name, probability and top 3.
 
-Bad input raises `BadRequest` with one line saying why and the HTTP status it deserves
-(400 malformed, 413 too many instances, 415 unknown content type).
-
-This file runs inside the container, where cnnreport is not installed: standard library,
-numpy and Pillow only (code/requirements.txt).
+Standard library only: the container runs this file with its own Python, and a
+code/requirements.txt would be pip-installed at every start, which fails inside a VPC without
+internet access or with network isolation. The package carries no requirements.txt.
 """
 
 from __future__ import annotations
 
-import io
+import base64
 import json
 import math
+import struct
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-INFO_FILE = "model_info.json"  # written next to this file by `cnnreport deploy` / `serve`
-MAX_INSTANCES = 64  # per request; more is a 413 (the runtime API's payload limit is 6 MB anyway)
+INFO_FILE = "model_info.json"  # written next to this file when the package is built
+MAX_INSTANCES = 64  # per JSON request (the runtime's payload limit is 6 MB anyway)
+MAX_PIXELS = 4_000_000  # width × height of an image file, read from its header before decoding
 TOP_K = 3
+DEFAULT_CONTENT_TYPE = "application/json"  # the container's default (tfs_utils.parse_request)
 JSON_TYPES = ("application/json",)
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/jpg")
+IMAGE_SIGNATURE = "serving_image"  # the SavedModel's signature taking encoded image bytes
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# JPEG start-of-frame markers (baseline, progressive, lossless, ...), which carry the size;
+# C4 (Huffman tables), C8 (reserved) and CC (arithmetic coding) are not frames.
+JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
-class BadRequest(ValueError):
-    """A request the endpoint refuses; `status` is the HTTP status it answers with."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
+class InvalidInput(ValueError):
+    """A request these handlers refuse; the message is what the client reads."""
 
 
 _INFO: dict[str, Any] | None = None
@@ -54,8 +65,8 @@ def model_info() -> dict[str, Any]:
 
 
 def _media_type(content_type: str | None) -> str:
-    """'application/json; charset=utf-8' → 'application/json'."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
+    """'application/json; charset=utf-8' → 'application/json'; none → the container's default."""
+    return (content_type or DEFAULT_CONTENT_TYPE).split(";", 1)[0].strip().lower()
 
 
 def _read(data: Any) -> bytes:
@@ -66,128 +77,164 @@ def _read(data: Any) -> bytes:
     return bytes(data or b"")
 
 
-# ---------------------------------------------------------------------------------- parsing
+# ------------------------------------------------------------------------------ JSON pixels
 
 
-def parse_json_instances(body: bytes, input_shape: list[int]) -> np.ndarray:
-    """{"instances": [...]} → float32 array (N, H, W, C) of pixel values; BadRequest otherwise."""
-    h, w, c = input_shape
+def parse_json_instances(body: bytes, input_shape: list[int]) -> list[Any]:
+    """{"instances": [...]} → the instances as H×W×C nested lists of numbers 0–255."""
     try:
         doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise BadRequest(f"body is not JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and Python's limit on integer digits (4,300).
+        raise InvalidInput(f"body is not JSON ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from None
     if not isinstance(doc, dict) or "instances" not in doc:
-        raise BadRequest('expected a JSON object {"instances": [image, ...]}')
+        raise InvalidInput('expected a JSON object {"instances": [image, ...]}')
     instances = doc["instances"]
     if not isinstance(instances, list) or not instances:
-        raise BadRequest('"instances" must be a non-empty list of images')
+        raise InvalidInput('"instances" must be a non-empty list of images')
     if len(instances) > MAX_INSTANCES:
-        raise BadRequest(f"{len(instances)} instances in one request; at most {MAX_INSTANCES}", 413)
-    out = np.empty((len(instances), h, w, c), dtype=np.float32)
-    for i, inst in enumerate(instances):
-        out[i] = _one_instance(inst, i, (h, w, c))
-    return out
+        raise InvalidInput(f"{len(instances)} instances in one request; at most {MAX_INSTANCES}")
+    return [_one_instance(inst, i, tuple(input_shape)) for i, inst in enumerate(instances)]
 
 
-def _one_instance(inst: Any, i: int, shape: tuple[int, int, int]) -> np.ndarray:
+def _one_instance(inst: Any, i: int, shape: tuple[int, ...]) -> Any:
     h, w, c = shape
     _check_numbers(inst, i)
-    try:
-        arr = np.asarray(inst, dtype=np.float64)
-    except (ValueError, TypeError, OverflowError):
-        # Ragged rows or a mix of lists and numbers.
-        raise BadRequest(f"instance {i}: not a rectangular array of numbers") from None
-    if arr.shape == (h, w) and c == 1:
-        arr = arr[..., None]
-    if arr.shape != (h, w, c):
+    got = _shape(inst, i)
+    if got == (h, w) and c == 1:
+        inst, got = [[[v] for v in row] for row in inst], (h, w, 1)
+    if got != (h, w, c):
         want = f"{h}×{w}×{c}" + (f" (or {h}×{w})" if c == 1 else "")
-        got = "×".join(str(d) for d in arr.shape) or "a scalar"
-        raise BadRequest(f"instance {i}: shape {got}; expected {want} pixel values")
-    if not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 255:
-        raise BadRequest(f"instance {i}: pixel values must be finite numbers in 0..255")
-    return arr.astype(np.float32)
+        text = "×".join(str(d) for d in got) or "a scalar"
+        raise InvalidInput(f"instance {i}: shape {text}; expected {want} pixel values")
+    for row in inst:
+        for pixel in row:
+            for v in pixel:
+                if not 0 <= v <= 255:
+                    raise InvalidInput(f"instance {i}: pixel values must be finite numbers in 0..255")
+    return inst
 
 
 def _check_numbers(value: Any, i: int) -> None:
-    """Every leaf a JSON number: strings, booleans and nulls are a dtype error, not a zero."""
+    """Every leaf a JSON number: strings, booleans and nulls are a type error, not a zero."""
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, list):
             stack.extend(v)
         elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise BadRequest(f"instance {i}: pixel values must be numbers, got {type(v).__name__}"
-                             f" {str(v)[:20]!r}")
+            raise InvalidInput(f"instance {i}: pixel values must be numbers, got {type(v).__name__}"
+                               f" {str(v)[:20]!r}")
         elif isinstance(v, float) and not math.isfinite(v):
-            raise BadRequest(f"instance {i}: pixel values must be finite numbers in 0..255")
+            raise InvalidInput(f"instance {i}: pixel values must be finite numbers in 0..255")
 
 
-def decode_image(body: bytes, input_shape: list[int]) -> np.ndarray:
-    """An image file → float32 array (1, H, W, C), converted to the model's channels and size."""
-    from PIL import Image, UnidentifiedImageError
+def _shape(value: Any, i: int, depth: int = 0) -> tuple[int, ...]:
+    """The nested lists' shape; ragged rows are refused. Deeper than 4 levels stops early (an
+    image has 3), so a hostile nesting costs nothing."""
+    if not isinstance(value, list):
+        return ()
+    if depth >= 4:
+        return (len(value), 0, 0, 0, 0)
+    inner = {_shape(v, i, depth + 1) for v in value}
+    if len(inner) > 1:
+        raise InvalidInput(f"instance {i}: not a rectangular array of numbers")
+    return (len(value), *(inner.pop() if inner else ()))
 
-    h, w, c = input_shape
+
+# ------------------------------------------------------------------------------ image files
+
+
+def image_size(body: bytes) -> tuple[str, int, int] | None:
+    """(format, width, height) from a PNG or JPEG header, without decoding; None for anything else.
+
+    The size a file declares is what decoding it would allocate (a 160 KB PNG can declare 169
+    megapixels, 0.5 GB decoded), so it is checked before anything decodes it.
+    """
+    if body[:8] == PNG_MAGIC and body[12:16] == b"IHDR" and len(body) >= 24:
+        width, height = struct.unpack(">II", body[16:24])
+        return "png", width, height
+    if body[:2] == b"\xff\xd8":
+        i = 2
+        while i + 4 <= len(body):
+            if body[i] != 0xFF:
+                return None
+            marker = body[i + 1]
+            if marker == 0xFF:  # fill byte before a marker
+                i += 1
+                continue
+            if marker in JPEG_SOF and i + 9 <= len(body):
+                height, width = struct.unpack(">HH", body[i + 5:i + 9])
+                return "jpeg", width, height
+            if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+                i += 2
+                continue
+            i += 2 + struct.unpack(">H", body[i + 2:i + 4])[0]
+    return None
+
+
+def check_image(body: bytes) -> tuple[int, int]:
+    """The image's (width, height) when it is a PNG or JPEG of a size the endpoint decodes."""
     if not body:
-        raise BadRequest("empty image body")
-    try:
-        with Image.open(io.BytesIO(body)) as im:
-            im = im.convert("L" if c == 1 else "RGB")
-            if im.size != (w, h):
-                im = im.resize((w, h), Image.Resampling.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise BadRequest(f"not a readable image ({type(exc).__name__})") from None
-    if c == 1:
-        arr = arr[..., None]
-    return arr[None]
-
-
-def parse_request(body: bytes, content_type: str | None, input_shape: list[int]) -> np.ndarray:
-    """The request body as a batch of images (N, H, W, C) float32, or BadRequest."""
-    media = _media_type(content_type)
-    if media in JSON_TYPES:
-        return parse_json_instances(body, input_shape)
-    if media in IMAGE_TYPES:
-        return decode_image(body, input_shape)
-    raise BadRequest(f"unsupported content type {content_type or '(none)'!r}; send application/json, "
-                     "image/png or image/jpeg", 415)
+        raise InvalidInput("empty image body")
+    found = image_size(body)
+    if found is None:
+        raise InvalidInput("not a readable image: expected a PNG or JPEG file")
+    _, width, height = found
+    if width * height == 0:
+        raise InvalidInput(f"not a readable image: it declares {width}×{height} pixels")
+    if width * height > MAX_PIXELS:
+        raise InvalidInput(f"image of {width}×{height} pixels is over the {MAX_PIXELS:,}-pixel limit")
+    return width, height
 
 
 # --------------------------------------------------------------------------------- handlers
 
 
 def input_handler(data: Any, context: Any) -> str:
-    """Request → the TensorFlow Serving REST body {"instances": [...]}."""
-    batch = parse_request(_read(data), getattr(context, "request_content_type", None),
-                          model_info()["input_shape"])
-    return json.dumps({"instances": batch.tolist()})
+    """Request → the TensorFlow Serving REST predict body."""
+    body = _read(data)
+    content_type = getattr(context, "request_content_type", None)
+    media = _media_type(content_type)
+    if media in JSON_TYPES:
+        return json.dumps({"instances": parse_json_instances(body, model_info()["input_shape"])})
+    if media in IMAGE_TYPES:
+        check_image(body)
+        # TensorFlow Serving's REST API carries binary string inputs as {"b64": ...}.
+        return json.dumps({"signature_name": IMAGE_SIGNATURE,
+                           "instances": [{"b64": base64.b64encode(body).decode("ascii")}]})
+    raise InvalidInput(f"unsupported content type {content_type!r}; send application/json, "
+                       "image/png or image/jpeg")
 
 
-def predictions_json(probs: np.ndarray, class_names: list[str]) -> list[dict[str, Any]]:
+def predictions_json(probs: list[list[float]], class_names: list[str]) -> list[dict[str, Any]]:
     """Per instance: class index, name, probability, and the top 3 (index, name, probability)."""
     out = []
-    for p in np.asarray(probs, dtype=np.float64):
-        order = np.argsort(-p, kind="stable")[:TOP_K]
-        top = [{"class_index": int(k), "class_name": class_names[int(k)], "probability": float(p[k])}
-               for k in order]
+    for p in probs:
+        order = sorted(range(len(p)), key=lambda k: (-p[k], k))[:TOP_K]
+        top = [{"class_index": k, "class_name": class_names[k], "probability": float(p[k])} for k in order]
         out.append({**top[0], "top3": top})
     return out
 
 
 def output_handler(response: Any, context: Any) -> tuple[str, str]:
-    """TensorFlow Serving's response → (JSON body, content type) for the client."""
+    """TensorFlow Serving's response (a requests.Response in the container) → (JSON body,
+    content type) for the client."""
     status = int(getattr(response, "status_code", 200))
     content = response.content
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
     if status != 200:
-        # TensorFlow Serving's own complaint (e.g. a wrong input shape), kept to one line.
-        raise BadRequest(f"model server: {' '.join(text.split())[:200]}", 400 if status < 500 else 500)
+        # TensorFlow Serving's own complaint (e.g. an image it cannot decode), kept to one line.
+        raise InvalidInput(f"model server answered {status}: {' '.join(text.split())[:300]}")
+    names = model_info()["class_names"]
     try:
-        probs = np.asarray(json.loads(text)["predictions"], dtype=np.float64)
+        probs = json.loads(text)["predictions"]
+        ok = (isinstance(probs, list) and probs
+              and all(isinstance(p, list) and len(p) == len(names) for p in probs))
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadRequest(f"model server gave no predictions ({type(exc).__name__})", 500) from None
-    if probs.ndim != 2:
-        raise BadRequest(f"model server gave predictions of shape {probs.shape}", 500)
-    body = {"predictions": predictions_json(probs, model_info()["class_names"]),
+        raise InvalidInput(f"model server gave no predictions ({type(exc).__name__})") from None
+    if not ok:
+        raise InvalidInput(f"model server gave predictions that are not {len(names)} class probabilities each")
+    body = {"predictions": predictions_json(probs, names),
             "model": model_info().get("model"), "run_id": model_info().get("run_id")}
     return json.dumps(body), "application/json"

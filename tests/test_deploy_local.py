@@ -1,10 +1,11 @@
-"""The local endpoint: the model artifact, `serve` over real HTTP (with boto3 too) and
-`endpoint-test --local`, against the shared trained study's reference CNN (on a copy: packaging
-and the transcript write into runs/)."""
+"""The local endpoint as the SageMaker TensorFlow Serving container and runtime answer: the
+model artifact, `serve` over real HTTP (with boto3 too) and `endpoint-test --local`, against the
+shared trained study's reference CNN (on a copy: packaging and the transcript write into runs/)."""
 
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import tarfile
 
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 
 from cnnreport.deploy import artifact
-from cnnreport.deploy import server as endpoint_server
+from cnnreport.deploy import container as local_container
 from cnnreport.deploy import endpoint_test as transcript
+from cnnreport.deploy import server as endpoint_server
 from cnnreport.errors import UserError
 
 from helpers import SHARED_SHAPE, TrainedStudy
@@ -49,16 +51,75 @@ def _post(srv, path, body, headers):
     return out
 
 
-def test_package_layout_is_what_the_container_expects(trained):
+def _runtime(url):
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    return boto3.client("sagemaker-runtime", region_name="us-east-1", endpoint_url=url,
+                        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+
+
+def test_package_is_float32_without_requirements_and_says_what_made_it(trained):
     study, _, ws = trained
     record, tarball = artifact.package_for(study, ws)
     names = tarfile.open(tarball).getnames()
     name = artifact.tfs_name(record)
     assert f"{name}/1/saved_model.pb" in names
-    assert {"code/inference.py", "code/requirements.txt", "code/model_info.json"} <= set(names)
+    assert {"code/inference.py", "code/model_info.json"} <= set(names)
+    assert "code/requirements.txt" not in names  # nothing for the container to fetch at start
     assert record["model"]["role"] == "reference"
-    info = json.load(tarfile.open(tarball).extractfile("code/model_info.json"))
+    info = artifact.read_model_info(tarball)
     assert info["run_id"] == record["run_id"] and info["input_shape"] == list(SHARED_SHAPE)
+    import tensorflow as tf
+
+    assert info["exported_with"]["tensorflow"] == tf.__version__
+    assert info["serving_image"]["tensorflow"] == "2.20" and info["precision"]["served"] == "float32"
+    assert info["serving_image"]["load_check"].startswith(("passed", "not needed"))
+    agree = info["agreement_with_run"]
+    assert agree["images"] == len(ws.splits(study).y_test)
+    assert agree["fraction"] >= artifact.MIN_AGREEMENT or agree["near_ties"] == agree["images"] - agree["same_top1"]
+    assert set(info["inputs"]) == {"format", "model.keras", "inference.py", "tensorflow"}
+
+
+def test_package_is_rebuilt_when_its_inputs_change_and_never_runs_a_planted_handler(trained, tmp_path, monkeypatch):
+    """A package under runs/ whose recorded inputs differ is rebuilt; one whose inputs match but
+    whose code/inference.py was replaced is served with the project's own inference.py."""
+    study, _, ws = trained
+    record, tarball = artifact.package_for(study, ws)
+    original = tarball.read_bytes()
+
+    # 1. The same inputs: reused as it is.
+    assert artifact.package_for(study, ws)[1].read_bytes() == original
+
+    # 2. A planted handler, model_info.json untouched (so the inputs still match).
+    marker = tmp_path / "planted-ran"
+    with tarfile.open(tarball) as tar:
+        tar.extractall(tmp_path / "x", filter="data")
+    (tmp_path / "x" / "code" / "inference.py").write_text(
+        f"open({str(marker)!r}, 'w').write('x')\ndef input_handler(d, c): raise RuntimeError('planted')\n")
+    with tarfile.open(tarball, "w:gz") as tar:
+        for top in (artifact.tfs_name(record), "code"):
+            tar.add(tmp_path / "x" / top, arcname=top)
+    served = local_container.Container(artifact.package_for(study, ws)[1])
+    try:
+        status, body, _ = served.invoke(json.dumps({"instances": [_image(10)]}).encode(),
+                                        {"Content-Type": "application/json"})
+    finally:
+        served.close()
+    assert status == 200 and json.loads(body)["run_id"] == record["run_id"]
+    assert not marker.exists()
+
+    # 3. inference.py of the project changed: the package is rebuilt, and says why.
+    changed = tmp_path / "inference.py"
+    changed.write_text(artifact.INFERENCE_SCRIPT.read_text() + "\n# changed\n")
+    monkeypatch.setattr(artifact, "INFERENCE_SCRIPT", changed)
+    said = []
+    rebuilt = artifact.package_for(study, ws, echo=said.append)[1]
+    assert any("inference.py changed" in s for s in said)
+    assert artifact.read_model_info(rebuilt)["inputs"]["inference.py"] == artifact.file_sha256(changed)
+    with tarfile.open(rebuilt) as tar:
+        assert tar.extractfile("code/inference.py").read().decode().endswith("# changed\n")
 
 
 def test_choose_run_uses_final_validation_accuracy_not_test():
@@ -76,10 +137,8 @@ def test_choose_run_uses_final_validation_accuracy_not_test():
         artifact.choose_run(runs, model="x")
 
 
-def test_ping_and_both_invocation_paths(server):
-    import boto3
-    from botocore import UNSIGNED
-    from botocore.config import Config
+def test_ping_both_paths_and_image_files(server):
+    from PIL import Image
 
     srv, url, record = server
     conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=30)
@@ -91,50 +150,78 @@ def test_ping_and_both_invocation_paths(server):
     preds = json.loads(body)["predictions"]
     assert status == 200 and len(preds) == 2 and len(preds[0]["top3"]) == 3
     assert json.loads(body)["run_id"] == record["run_id"]
-    client = boto3.client("sagemaker-runtime", region_name="us-east-1", endpoint_url=url,
-                          config=Config(signature_version=UNSIGNED))
-    resp = client.invoke_endpoint(EndpointName="any-name", Body=json.dumps({"instances": [img]}),
-                                  ContentType="application/json")
-    assert json.loads(resp["Body"].read())["predictions"][0] == preds[0]
+    resp = _runtime(url).invoke_endpoint(EndpointName="any-name", Body=json.dumps({"instances": [img]}),
+                                         ContentType="application/json")
+    one = json.loads(resp["Body"].read())["predictions"][0]  # a batch of 1: the last bits may differ
+    assert one["class_index"] == preds[0]["class_index"] and one["probability"] == pytest.approx(preds[0]["probability"], abs=1e-5)
+    assert resp["InvokedProductionVariant"] == "AllTraffic"
+    png = io.BytesIO()
+    Image.fromarray(np.full(SHARED_SHAPE[:2], 230, np.uint8)).save(png, "PNG")
+    status, body = _post(srv, "/invocations", png.getvalue(), {"Content-Type": "image/png"})
+    assert status == 200
+    assert json.loads(body)["predictions"][0]["probability"] == pytest.approx(preds[0]["probability"], abs=1e-5)
 
 
-@pytest.mark.parametrize("path,body,headers,status", [
-    ("/invocations", b"not json", {"Content-Type": "application/json"}, 400),
-    ("/invocations", json.dumps({"instances": [[[1, 2], [3, 4]]]}), {"Content-Type": "application/json"}, 400),
-    ("/invocations", json.dumps({"instances": [[[["a"] * SHARED_SHAPE[2]] * SHARED_SHAPE[1]] * SHARED_SHAPE[0]]}),
-     {"Content-Type": "application/json"}, 400),
-    ("/invocations", b"1,2,3", {"Content-Type": "text/csv"}, 415),
-    ("/invocations", b"x" * 30_000, {"Content-Type": "application/json"}, 413),
-    ("/endpoints/bad_name!/invocations", b"{}", {"Content-Type": "application/json"}, 404),
-    ("/invocations", b"\x89PNG\r\n garbage", {"Content-Type": "image/png"}, 400),
+def test_a_handler_error_is_the_containers_500_and_the_runtimes_model_error(server):
+    """/invocations answers as the container: 500 {"error": message}. Through the runtime route
+    boto3 raises ModelError (424) carrying OriginalStatusCode and OriginalMessage, as on AWS."""
+    srv, url, _ = server
+    status, body = _post(srv, "/invocations", b"1,2,3", {"Content-Type": "text/csv"})
+    assert status == 500 and json.loads(body) == {
+        "error": "unsupported content type 'text/csv'; send application/json, image/png or image/jpeg"}
+    client = _runtime(url)
+    with pytest.raises(client.exceptions.ModelError) as err:
+        client.invoke_endpoint(EndpointName="e", Body=b"1,2", ContentType="text/csv")
+    resp = err.value.response
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 424 and resp["OriginalStatusCode"] == 500
+    assert "unsupported content type" in json.loads(resp["OriginalMessage"])["error"]
+    assert resp["Error"]["Message"].startswith("Received server error (500) from primary")
+
+
+@pytest.mark.parametrize("body,headers,words", [
+    (b"not json", {"Content-Type": "application/json"}, "body is not JSON"),
+    (b'{"instances": [' + b"9" * 5000 + b"]}", {"Content-Type": "application/json"}, "body is not JSON"),
+    (json.dumps({"instances": [[[1, 2], [3, 4]]]}), {"Content-Type": "application/json"}, "shape 2×2"),
+    (b"\x89PNG\r\n garbage", {"Content-Type": "image/png"}, "not a readable image"),
+    (json.dumps({"instances": [_image(1)]}), {"Content-Type": "application/json",
+     "X-Amzn-SageMaker-Custom-Attributes": "tfs-model-name=other"}, "Servable not found for request: Latest(other)"),
+    (json.dumps({"instances": [_image(1)]}), {"Content-Type": "application/json",
+     "X-Amzn-SageMaker-Custom-Attributes": "tfs-model-version=2"}, "Specific(cnn-kernel-3x3, 2)"),
 ])
-def test_bad_requests_get_4xx_and_the_server_keeps_serving(server, path, body, headers, status):
+def test_handler_refusals_say_what_was_wrong_and_serving_goes_on(server, body, headers, words):
     srv, _, _ = server
-    got, payload = _post(srv, path, body, headers)
-    assert got == status
+    status, payload = _post(srv, "/invocations", body, headers)
+    assert status == 500
     message = json.loads(payload)["error"]
-    assert message and "\n" not in message
-    ok, _ = _post(srv, "/invocations", json.dumps({"instances": [_image(0)]}),
-                  {"Content-Type": "application/json"})
+    assert words in message and "internal error" not in message and "\n" not in message
+    ok, _ = _post(srv, "/invocations", json.dumps({"instances": [_image(0)]}), {"Content-Type": "application/json"})
     assert ok == 200
 
 
-def test_boto3_sees_a_client_error_with_the_status(server):
-    import boto3
-    from botocore import UNSIGNED
-    from botocore.config import Config
-    from botocore.exceptions import ClientError
-
-    _, url, _ = server
-    client = boto3.client("sagemaker-runtime", region_name="us-east-1", endpoint_url=url,
-                          config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
-    with pytest.raises(ClientError) as err:
-        client.invoke_endpoint(EndpointName="e", Body=b"1,2", ContentType="text/csv")
-    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 415
-    assert "unsupported content type" in err.value.response["Error"]["Message"]
+@pytest.mark.parametrize("path,body,headers,status", [
+    ("/invocations", b"x" * 30_000, {"Content-Type": "application/json"}, 413),
+    ("/endpoints/bad_name!/invocations", b"{}", {"Content-Type": "application/json"}, 404),
+    ("/nowhere", b"{}", {"Content-Type": "application/json"}, 404),
+])
+def test_the_http_layer_answers_before_any_handler(server, path, body, headers, status):
+    srv, _, _ = server
+    got, payload = _post(srv, path, body, headers)
+    assert got == status and "\n" not in json.loads(payload)["error"]
 
 
-def test_endpoint_test_local_writes_transcript_and_render_shows_it(trained):
+def test_custom_attributes_reach_the_handlers_context():
+    headers = {"X-Amzn-SageMaker-Custom-Attributes": "tfs-model-name=m2,tfs-model-version=3,tfs-method=classify,x=1"}
+    ctx = local_container.make_context("m", headers, 12)
+    assert ctx.rest_uri == "http://localhost:8501/v1/models/m2/versions/3:classify"
+    assert (ctx.model_name, ctx.model_version, ctx.method) == ("m2", "3", "classify")
+    assert ctx.custom_attributes == headers["X-Amzn-SageMaker-Custom-Attributes"]
+    assert (ctx.request_content_type, ctx.accept_header, ctx.content_length) == ("application/json", "application/json", 12)
+    plain = local_container.make_context("m", {}, 0)
+    assert plain.rest_uri == "http://localhost:8501/v1/models/m:predict" and plain.model_name is None
+    assert plain.grpc_port == 9000 and plain.channel is None
+
+
+def test_endpoint_test_local_writes_transcript_with_bad_requests_and_render_shows_it(trained):
     from cnnreport.cli import main
     from cnnreport.pipeline import render
 
@@ -151,15 +238,20 @@ def test_endpoint_test_local_writes_transcript_and_render_shows_it(trained):
         assert r["true"] == splits.class_names[int(splits.y_test[r["test_index"]])]
         assert r["latency_ms"] > 0 and 0 <= r["confidence"] <= 1
     assert len({r["true"] for r in t["rows"]}) == 6  # 6 images cycle through 10 classes: 6 shown
-    assert "Local endpoint" in (out / "transcript.txt").read_text()
+    bad = {r["request"]: r for r in t["bad_requests"]}
+    assert t["bad_requests_as_expected"] and len(bad) == 5
+    csv = bad["text/csv body (a type the handlers do not take)"]
+    assert csv["outcome"] == "ModelError" and csv["status"] == 424 and csv["original_status"] == 500
+    assert "unsupported content type" in csv["message"]
+    assert next(r for r in t["bad_requests"] if r["request"].startswith("no Content-Type"))["outcome"] == "200"
+    text = (out / "transcript.txt").read_text()
+    assert "Local endpoint" in text and "bad requests, as the boto3 client saw them" in text and "ModelError" in text
 
     result = render(study, ws, echo=lambda m: None, pdf=False)
     dep = result["context"]["deployment"]
     assert dep["where"] == "local" and dep["run_id"] == t["run_id"] and not dep["stale"]
     html = result["paths"]["html"].read_text()
     assert "local endpoint on this machine, not AWS" in html and t["rows"][0]["predicted"] in html
-    saved = json.loads(result["paths"]["json"].read_text())
-    assert saved["deployment"]["agreement"] == 1.0
 
 
 def test_endpoint_test_needs_exactly_one_target(trained):

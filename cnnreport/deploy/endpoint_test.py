@@ -1,6 +1,7 @@
 """`cnnreport endpoint-test`: real test images through boto3 `invoke_endpoint`, checked against
-the local model, written as a transcript (JSON + a readable table) the report's deployment
-section shows.
+the local model, then a few requests the endpoint must refuse, each recorded as the client saw
+it (exception class, status, message); written as a transcript (JSON + a readable table) the
+report's deployment section shows.
 
 The same client code talks to an AWS endpoint and to the local one (`endpoint_url`), so the
 local test exercises the path the AWS test takes.
@@ -124,7 +125,7 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
     splits = ws.splits(study)
     out_dir = endpoint_dir(ws.runs_root, study.name)
     if local:
-        record, tarball = package_for(study, ws, model, seed)
+        record, tarball = package_for(study, ws, model, seed, echo)
     else:
         record, tarball = _deployed_record(study, ws, endpoint, model, seed), None  # type: ignore[arg-type]
     indices = pick_test_images(splits.y_test, splits.num_classes, n)
@@ -134,9 +135,11 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
     echo(f"endpoint-test: {len(indices)} test images → "
          + ("local endpoint" if local else f"SageMaker endpoint {endpoint}")
          + f"; model {record['model']['name']} (run {record['run_id']})")
-    rows, where, endpoint_label = _send(tarball, endpoint, region, images, indices, echo)
+    rows, refusals, where, endpoint_label = _send(tarball, endpoint, region, images, indices, echo)
     compare_with_local(rows, local_probs, splits.y_test, splits.class_names)
     transcript = _transcript(study, ws, record, seed is not None, where, endpoint_label, rows)
+    transcript["bad_requests"] = refusals
+    transcript["bad_requests_as_expected"] = all(r["as_expected"] for r in refusals)
     write_transcript(out_dir, transcript)
     echo(table(transcript))
     echo(f"agreement with the local model: {transcript['agreement']:.0%} "
@@ -147,22 +150,80 @@ def endpoint_test(study: Any, ws: Any, endpoint: str | None = None, local: bool 
 
 
 def _local_model_probabilities(run_dir: Path, images: np.ndarray) -> np.ndarray:
-    """The run's own saved model on the same images, in this process: what the endpoint must match."""
+    """The run's own saved model on the same images, in this process, computing in float32 as
+    the served graph does (a run trained in mixed precision computes in bf16, whose rounding
+    alone would exceed PROB_TOLERANCE): what the endpoint must match."""
     import keras
 
-    return keras.saving.load_model(run_dir / "model.keras").predict(images, verbose=0)
+    from cnnreport.deploy.export import float32_copy
+
+    return float32_copy(keras.saving.load_model(run_dir / "model.keras")).predict(images, verbose=0)
 
 
 def _send(tarball: Path | None, endpoint: str | None, region: str | None, images: np.ndarray,
-          indices: list[int], echo: Echo) -> tuple[list[dict[str, Any]], str, str]:
-    """The images through boto3: to a local endpoint started from `tarball` for the test (and
-    stopped after it), else to the named AWS endpoint. Returns (rows, where, endpoint label)."""
+          indices: list[int], echo: Echo) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str, str]:
+    """The images, then the bad requests, through boto3: to a local endpoint started from
+    `tarball` for the test (and stopped after it), else to the named AWS endpoint.
+    Returns (rows, refusals, where, endpoint label)."""
     if tarball is not None:
         with running(start_server(tarball, "127.0.0.1", 0)) as url:
-            rows = invoke_images(runtime_client(endpoint_url=url), "local", images, indices, echo)
-        return rows, "local", f"{url} (started for the test, stopped after it)"
-    rows = invoke_images(runtime_client(region=region), endpoint, images, indices, echo)  # type: ignore[arg-type]
-    return rows, "aws", endpoint  # type: ignore[return-value]
+            client = runtime_client(endpoint_url=url)
+            rows = invoke_images(client, "local", images, indices, echo)
+            refusals = send_bad_requests(client, "local", images[0], echo)
+        return rows, refusals, "local", f"{url} (started for the test, stopped after it)"
+    client = runtime_client(region=region)
+    rows = invoke_images(client, endpoint, images, indices, echo)  # type: ignore[arg-type]
+    return rows, send_bad_requests(client, endpoint, images[0], echo), "aws", endpoint  # type: ignore[arg-type]
+
+
+def bad_requests(image: np.ndarray) -> list[dict[str, Any]]:
+    """Requests a correct endpoint answers as noted in `expect`: the handler's refusals reach a
+    boto3 client as ModelError (the container's 500, OriginalStatusCode 500); a request without
+    Content-Type is read as JSON, as the container reads it."""
+    h, w, c = image.shape
+    pixels = {"instances": [image.astype(int).tolist()]}
+    return [
+        {"what": "text/csv body (a type the handlers do not take)", "kwargs": {
+            "Body": b"1,2,3", "ContentType": "text/csv"}, "expect": "ModelError"},
+        {"what": "JSON image of the wrong shape (2×2)", "kwargs": {
+            "Body": json.dumps({"instances": [[[1, 2], [3, 4]]]}), "ContentType": "application/json"},
+         "expect": "ModelError"},
+        {"what": "image/png body that is not a PNG", "kwargs": {
+            "Body": b"\x89PNG\r\n not really", "ContentType": "image/png"}, "expect": "ModelError"},
+        {"what": "custom attribute tfs-model-name=no-such-model", "kwargs": {
+            "Body": json.dumps(pixels), "ContentType": "application/json",
+            "CustomAttributes": "tfs-model-name=no-such-model"}, "expect": "ModelError"},
+        {"what": f"no Content-Type (the container reads JSON): 1 instance {h}×{w}×{c}",
+         "kwargs": {"Body": json.dumps(pixels)}, "expect": "200"},
+    ]
+
+
+def send_bad_requests(client: Any, endpoint: str, image: np.ndarray, echo: Echo | None = None
+                      ) -> list[dict[str, Any]]:
+    """Each bad request as the client saw it: the exception class and message, or the status."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    out = []
+    for req in bad_requests(image):
+        row: dict[str, Any] = {"request": req["what"], "expected": req["expect"]}
+        try:
+            resp = client.invoke_endpoint(EndpointName=endpoint, **req["kwargs"])
+            resp["Body"].read()
+            row.update(outcome="200", status=resp["ResponseMetadata"]["HTTPStatusCode"], message="")
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            row.update(outcome=type(exc).__name__, status=exc.response["ResponseMetadata"].get("HTTPStatusCode"),
+                       code=err.get("Code"), message=" ".join(str(err.get("Message", exc)).split())[:400],
+                       original_status=exc.response.get("OriginalStatusCode"),
+                       original_message=exc.response.get("OriginalMessage"))
+        except BotoCoreError as exc:
+            raise UserError(f"endpoint {endpoint}: {exc}") from None
+        row["as_expected"] = row["outcome"] == req["expect"]
+        out.append(row)
+        if echo:
+            echo(f"  bad request: {row['request']}: {row['outcome']}"
+                 + (f" ({row['status']}, original {row.get('original_status')})" if row["outcome"] != "200" else ""))
+    return out
 
 
 def compare_with_local(rows: list[dict[str, Any]], local_probs: np.ndarray, y_test: np.ndarray,
@@ -202,7 +263,7 @@ def _transcript(study: Any, ws: Any, record: dict[str, Any], seed_given: bool, w
 
 def _deployed_record(study: Any, ws: Any, endpoint: str, model: str | None, seed: int | None) -> dict[str, Any]:
     """The run behind an AWS endpoint: as `deploy` recorded it, else the default choice."""
-    records = study_records(study, ws.runs_root)
+    records = study_records(study, ws)
     note = endpoint_dir(ws.runs_root, study.name) / f"deployment-{endpoint}.json"
     if note.is_file() and model is None and seed is None:
         run_id = json.loads(note.read_text(encoding="utf-8"))["run_id"]
@@ -229,7 +290,20 @@ def table(t: dict[str, Any]) -> str:
         f"agreement with the local model {t['agreement']:.0%}; correct {t['accuracy']:.0%}; "
         f"latency per image (one image per request, client side) median {lat['median']:.1f} ms, "
         f"mean {lat['mean']:.1f}, p95 {lat['p95']:.1f}, min {lat['min']:.1f}, max {lat['max']:.1f}",
+        *refusal_lines(t.get("bad_requests") or []),
     ])
+
+
+def refusal_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The bad requests as boto3 saw them, one line each."""
+    if not rows:
+        return []
+    lines = ["", "bad requests, as the boto3 client saw them:"]
+    for r in rows:
+        seen = "200 OK" if r["outcome"] == "200" else (
+            f"{r['outcome']} (HTTP {r['status']}, OriginalStatusCode {r.get('original_status')}): {r['message']}")
+        lines.append(f"  {r['request']}: {seen}" + ("" if r["as_expected"] else f"  [expected {r['expected']}]"))
+    return lines
 
 
 def write_transcript(out_dir: Path, transcript: dict[str, Any]) -> None:

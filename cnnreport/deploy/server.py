@@ -1,103 +1,137 @@
-"""The local endpoint: an unpacked model.tar.gz answering the container's contract (GET /ping,
-POST /invocations) and the runtime API's path (POST /endpoints/<name>/invocations) with the
-package's own handlers, so boto3's `sagemaker-runtime` client talks to it as to AWS.
+"""The local endpoint's HTTP layer: what the container's nginx front and the SageMaker runtime
+do before and after the container (container.py) handles a request.
+
+Routes:
+  GET  /ping                               200 while serving
+  POST /invocations                        the container's own answer: 200, or 500 {"error"}
+                                           when a handler raised
+  POST /endpoints/<name>/invocations       the runtime API boto3's invoke_endpoint calls: 200,
+                                           or, when the container answered non-2xx, the
+                                           runtime's ModelError (424, OriginalStatusCode,
+                                           OriginalMessage), so boto3 raises the same
+                                           exception class here as on AWS
+
+Before any handler runs, this layer answers as a front would (4xx/503, one JSON line): a
+malformed request line or headers (400), chunked or missing Content-Length (411), a body over
+the payload limit (413), an image whose header declares more than 4 megapixels (413), a client
+that stops sending (408, after a timeout), too many connections or requests waiting (503 with
+Retry-After). It keeps a real accept queue (backlog 128), bounds the connections it holds, the
+bytes of bodies it buffers and the requests handled at once, so a burst queues or gets 503s
+instead of connection resets, and memory stays bounded.
 """
 
 from __future__ import annotations
 
-import io
 import json
+import os
 import re
-import tarfile
-import tempfile
+import socket
 import threading
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable
 
-import numpy as np
-
-from cnnreport.deploy.artifact import load_handlers, package_for
+from cnnreport.deploy.artifact import package_for
+from cnnreport.deploy.container import Container
 from cnnreport.errors import UserError
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time invocation payload limit (6 MB)
-DRAIN_LIMIT_BYTES = 64 * 1024 * 1024  # an oversized body is read and dropped up to this much
-ENDPOINT_NAME_RE = re.compile(r"^/endpoints/([A-Za-z0-9](?:-*[A-Za-z0-9]){0,62})/invocations$")
+MAX_BODY_BYTES = 6 * 1024 * 1024  # the runtime's InvokeEndpoint payload limit (6 MB)
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024  # a refused body is read and dropped up to this much
+BACKLOG = 128  # listen backlog: a burst of connections waits here instead of being reset
+MAX_CONNECTIONS = 256  # connections held at once (one thread each); more get 503 at accept
+MAX_BUFFERED_BYTES = 128 * 1024 * 1024  # request bodies held in memory at once; beyond: 503
+CONNECTION_TIMEOUT_S = 30.0  # idle keep-alive, a stalled request line or body: then closed
+QUEUE_WAIT_S = 10.0  # how long a request waits for a free handler before 503
+RETRY_AFTER_S = 1
+# The runtime's route, with its EndpointName pattern (botocore's sagemaker-runtime model).
+RUNTIME_ROUTE = re.compile(r"^/endpoints/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/invocations$")
 
 Echo = Callable[[str], None]
 
 
-# ------------------------------------------------------------------------------ local server
+def default_workers() -> int:
+    """Requests handled at once: a few, as the container's gunicorn workers are few."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
-@dataclass
-class _TFSResponse:
-    """What the container hands output_handler: TensorFlow Serving's HTTP response."""
-
-    status_code: int
-    content: bytes
-
-
-class ServedModel:
-    """An unpacked model.tar.gz: the SavedModel's serving signature plus the package's handlers."""
-
-    def __init__(self, tarball: Path):
-        import tensorflow as tf
-
-        self._tmp = tempfile.TemporaryDirectory(prefix="cnnreport-serve-")
-        root = Path(self._tmp.name)
-        try:
-            with tarfile.open(tarball, "r:gz") as tar:
-                tar.extractall(root, filter="data")
-        except (tarfile.TarError, OSError) as exc:
-            raise UserError(f"{tarball}: not a readable model.tar.gz ({exc})") from None
-        self.handlers = load_handlers(root / "code")
-        self.info = self.handlers.model_info()
-        saved = root / self.info["tfs_model_name"] / "1"
-        self._signature = tf.saved_model.load(str(saved)).signatures["serving_default"]
-        self._input_name = next(iter(self._signature.structured_input_signature[1]))
-        self._tf = tf
-        self._lock = threading.Lock()
-
-    def tensorflow_serving(self, request_json: str) -> _TFSResponse:
-        """TensorFlow Serving's REST predict on {"instances": ...}, as the container calls it."""
-        try:
-            x = np.asarray(json.loads(request_json)["instances"], dtype=np.float32)
-            with self._lock:  # one batch at a time, as one TFS model worker would
-                out = self._signature(**{self._input_name: self._tf.constant(x)})
-            probs = next(iter(out.values())).numpy()
-        except Exception as exc:  # TFS answers a bad tensor with 400 and its message
-            return _TFSResponse(400, json.dumps({"error": " ".join(str(exc).split())[:300]}).encode())
-        return _TFSResponse(200, json.dumps({"predictions": probs.tolist()}).encode())
-
-    def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
-        context = SimpleNamespace(model_name=self.info["tfs_model_name"], model_version="1",
-                                  method="predict", request_content_type=content_type,
-                                  accept_header=accept or "application/json",
-                                  content_length=len(body), custom_attributes=None)
-        request_json = self.handlers.input_handler(io.BytesIO(body), context)
-        result, ctype = self.handlers.output_handler(self.tensorflow_serving(request_json), context)
-        return (result.encode() if isinstance(result, str) else result), ctype
-
-    def close(self) -> None:
-        self._tmp.cleanup()
+def _json_line(message: str) -> bytes:
+    # "message" too: botocore reads an error's message from it.
+    return json.dumps({"error": message, "message": message}).encode()
 
 
 class EndpointServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = BACKLOG
 
-    def __init__(self, address: tuple[str, int], served: ServedModel, max_body: int, echo: Echo | None):
-        self.served, self.max_body, self.echo = served, max_body, echo
+    def __init__(self, address: tuple[str, int], container: Container, max_body: int = MAX_BODY_BYTES,
+                 echo: Echo | None = None, workers: int | None = None,
+                 max_connections: int = MAX_CONNECTIONS, timeout_s: float = CONNECTION_TIMEOUT_S,
+                 queue_wait_s: float = QUEUE_WAIT_S, max_buffered: int = MAX_BUFFERED_BYTES):
+        self.container, self.max_body, self.echo = container, max_body, echo
+        self.timeout_s, self.queue_wait_s = timeout_s, queue_wait_s
+        self.max_connections, self.max_buffered = max_connections, max_buffered
+        self.workers = threading.BoundedSemaphore(workers or default_workers())
+        self._lock = threading.Lock()
+        self.connections = 0
+        self.buffered = 0
         super().__init__(address, _Handler)
+
+    # -------------------------------------------------------------- connections and buffers
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = self.connections >= self.max_connections
+            if not full:
+                self.connections += 1
+        if full:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release_connection()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release_connection()
+
+    def _release_connection(self) -> None:
+        with self._lock:
+            self.connections -= 1
+
+    def _refuse(self, request: socket.socket) -> None:
+        """503 straight from the accepting thread, without a thread for this connection."""
+        body = _json_line(f"over {self.max_connections} connections at once; retry after {RETRY_AFTER_S} s")
+        head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nRetry-After: {RETRY_AFTER_S}\r\n"
+                "x-amzn-ErrorType: ServiceUnavailable\r\nConnection: close\r\n\r\n").encode()
+        try:
+            request.settimeout(1.0)
+            request.sendall(head + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def reserve(self, nbytes: int) -> bool:
+        with self._lock:
+            if self.buffered + nbytes > self.max_buffered:
+                return False
+            self.buffered += nbytes
+            return True
+
+    def unreserve(self, nbytes: int) -> None:
+        with self._lock:
+            self.buffered -= nbytes
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up is not our error; anything else is one line, and serving goes on."""
         import sys
 
         exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError):
+        if isinstance(exc, (ConnectionError, TimeoutError)):
             return
         if self.echo:
             self.echo(f"{client_address[0]}: request failed: {type(exc).__name__}: {exc}")
@@ -108,64 +142,142 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out as two writes: without TCP_NODELAY the body waits ~40 ms for the
     # client's delayed ACK, which would be most of the measured latency.
     disable_nagle_algorithm = True
+    # A request line too broken to name its version is still answered with a status line and
+    # headers (http.server would assume HTTP/0.9 and send the bare body).
+    default_request_version = "HTTP/1.1"
     server: EndpointServer
+
+    def setup(self) -> None:
+        self.timeout = self.server.timeout_s  # socket timeout: idle keep-alive and stalled reads
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
         if self.server.echo:
             self.server.echo(f"{self.address_string()} {format % args}")
 
-    def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
+    def _send(self, status: int, body: bytes, ctype: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        if status >= 400:
-            # botocore reads the error code from this header and the message from the body.
-            self.send_header("x-amzn-ErrorType", "ValidationError" if status < 500 else "ModelError")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
-    def _error(self, status: int, message: str) -> None:
-        self._send(status, json.dumps({"error": message, "message": message}).encode())
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (malformed request line or headers, 414, 431, 501) as one
+        JSON line, like every other answer of this layer."""
+        self.log_error("code %d, message %s", code, message)
+        self.close_connection = True
+        body = _json_line(message or self.responses.get(code, ("error",))[0])
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _front_error(self, status: int, message: str) -> None:
+        """An answer of the HTTP layer itself; botocore reads the error code from x-amzn-ErrorType."""
+        kind = "ServiceUnavailable" if status == 503 else "ValidationError"
+        headers = {"x-amzn-ErrorType": kind}
+        if status == 503:
+            headers["Retry-After"] = str(RETRY_AFTER_S)
+        self._send(status, _json_line(message), headers=headers)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         if self.path.split("?", 1)[0] == "/ping":
-            self._send(200, b"{}")
+            self._send(200, b"")
         else:
-            self._error(404, f"no such path {self.path[:80]!r}; GET /ping, POST /invocations")
+            self._front_error(404, f"no such path {self.path[:80]!r}; GET /ping, POST /invocations")
 
     def do_POST(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
-        if path != "/invocations" and not ENDPOINT_NAME_RE.match(path):
-            self._drain(self._length_or_none() or 0)
-            return self._error(404, f"no such path {path[:80]!r}; POST /invocations or "
-                                    "/endpoints/<name>/invocations")
+        route = RUNTIME_ROUTE.match(path)
+        if path != "/invocations" and not route:
+            raw = self.headers.get("Content-Length", "")
+            self._drain(int(raw) if raw.strip().isdigit() else DRAIN_LIMIT_BYTES + 1)
+            return self._front_error(404, f"no such path {path[:80]!r}; POST /invocations or "
+                                          "/endpoints/<name>/invocations")
+        body = self._read_body()
+        if body is None:
+            return
+        try:
+            self._invoke(body, route is not None, route.group(1) if route else "")
+        finally:
+            self.server.unreserve(len(body))
+
+    def _read_body(self) -> bytes | None:
+        """The request body, or None after answering why not."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
-            return self._error(411, "chunked bodies are not accepted; send Content-Length")
-        length = self._length_or_none()
-        if length is None:
+            return self._front_error(411, "chunked bodies are not accepted; send Content-Length")
+        raw = self.headers.get("Content-Length")
+        if raw is None:
             self.close_connection = True
-            return self._error(411, "Content-Length header missing or not a whole number")
+            return self._front_error(411, "Content-Length header missing")
+        if not raw.strip().isdigit():
+            self.close_connection = True
+            return self._front_error(400, f"Content-Length {raw[:20]!r} is not a whole number")
+        length = int(raw)
         if length > self.server.max_body:
             self._drain(length)
-            return self._error(413, f"body of {length:,} bytes is over the {self.server.max_body:,}-byte limit")
-        body = self.rfile.read(length)
+            return self._front_error(413, f"body of {length:,} bytes is over the "
+                                          f"{self.server.max_body:,}-byte limit")
+        if not self.server.reserve(length):
+            self._drain(length)
+            return self._front_error(503, "too many request bodies held at once; retry later")
+        parts, got = [], 0
         try:
-            result, ctype = self.server.served.invoke(body, self.headers.get("Content-Type"),
-                                                      self.headers.get("Accept"))
-        except self.server.served.handlers.BadRequest as exc:
-            return self._error(exc.status, str(exc))
-        except Exception as exc:  # keep serving; the client gets one line
-            return self._error(500, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
-        self._send(200, result, ctype)
+            while got < length:
+                chunk = self.rfile.read1(min(length - got, 1 << 16))  # what has arrived, up to n
+                if not chunk:
+                    break
+                parts.append(chunk)
+                got += len(chunk)
+        except (TimeoutError, OSError):
+            pass
+        body = b"".join(parts)
+        if len(body) < length:
+            self.server.unreserve(length)
+            self.close_connection = True
+            return self._front_error(408, f"body ended after {len(body):,} of {length:,} bytes "
+                                          f"(or stalled for {self.server.timeout_s:g} s)")
+        return body
 
-    def _length_or_none(self) -> int | None:
-        raw = self.headers.get("Content-Length")
+    def _invoke(self, body: bytes, runtime: bool, endpoint: str) -> None:
+        refusal = self._image_refusal(body)
+        if refusal:
+            return self._front_error(413, refusal)
+        if not self.server.workers.acquire(timeout=self.server.queue_wait_s):
+            return self._front_error(503, f"all handlers busy for {self.server.queue_wait_s:g} s; "
+                                          f"retry after {RETRY_AFTER_S} s")
         try:
-            n = int(raw) if raw is not None else None
-        except ValueError:
+            status, result, ctype = self.server.container.invoke(body, self.headers)
+        finally:
+            self.server.workers.release()
+        if not runtime:
+            return self._send(status, result, ctype)
+        if 200 <= status < 300:
+            return self._send(status, result, ctype, {"x-Amzn-Invoked-Production-Variant": "AllTraffic"})
+        self._send(424, json.dumps(model_error(status, result, endpoint)).encode(),
+                   headers={"x-amzn-ErrorType": "ModelError"})
+
+    def _image_refusal(self, body: bytes) -> str | None:
+        """An image file's declared size, checked before anything decodes it."""
+        media = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if not media.startswith("image/"):
             return None
-        return n if n is None or n >= 0 else None
+        handlers = self.server.container.handlers
+        found = handlers.image_size(body)
+        if found and found[1] * found[2] > handlers.MAX_PIXELS:
+            return (f"image of {found[1]}×{found[2]} pixels is over the "
+                    f"{handlers.MAX_PIXELS:,}-pixel limit")
+        return None
 
     def _drain(self, length: int) -> None:
         """Read and drop a refused body, so the client sees our answer instead of a reset."""
@@ -173,21 +285,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         left = length
-        while left > 0:
-            chunk = self.rfile.read(min(left, 1 << 16))
-            if not chunk:
-                break
-            left -= len(chunk)
+        try:
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except (TimeoutError, OSError):
+            self.close_connection = True
+
+
+def model_error(status: int, body: bytes, endpoint: str) -> dict[str, Any]:
+    """The runtime's ModelError for a container's non-2xx answer, worded as AWS words it."""
+    original = body.decode("utf-8", "replace")
+    kind = "server" if status >= 500 else "client"
+    return {"ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
+            "Message": f"Received {kind} error ({status}) from primary with message \"{original}\". "
+                       "See the local endpoint's console output for more information.",
+            "OriginalStatusCode": status, "OriginalMessage": original,
+            "LogStreamArn": f"local:/aws/sagemaker/Endpoints/{endpoint}"}
 
 
 def start_server(tarball: Path, host: str = "127.0.0.1", port: int = 8080,
-                 max_body: int = MAX_BODY_BYTES, echo: Echo | None = None) -> EndpointServer:
+                 max_body: int = MAX_BODY_BYTES, echo: Echo | None = None, **limits: Any) -> EndpointServer:
     """Load the package and bind (port 0 picks a free one); call serve_forever() to answer."""
-    served = ServedModel(tarball)
+    container = Container(tarball)
     try:
-        return EndpointServer((host, port), served, max_body, echo)
+        return EndpointServer((host, port), container, max_body, echo, **limits)
     except OSError as exc:
-        served.close()
+        container.close()
         raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
 
 
@@ -207,14 +333,14 @@ class running:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
-        self.server.served.close()
+        self.server.container.close()
 
 
 def serve(study: Any, ws: Any, model: str | None = None, seed: int | None = None,
           host: str = "127.0.0.1", port: int = 8080, max_body: int = MAX_BODY_BYTES,
           echo: Echo = print) -> None:
     """`cnnreport serve`: the local endpoint in the foreground until Ctrl-C."""
-    record, tarball = package_for(study, ws, model, seed)
+    record, tarball = package_for(study, ws, model, seed, echo)
     server = start_server(tarball, host, port, max_body, echo)
     h, p = server.server_address[:2]
     echo(f"serving {record['model']['name']} (run {record['run_id']}) from {tarball}")
@@ -224,4 +350,4 @@ def serve(study: Any, ws: Any, model: str | None = None, seed: int | None = None
         server.serve_forever()
     finally:
         server.server_close()
-        server.served.close()
+        server.container.close()
