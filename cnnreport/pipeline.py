@@ -31,7 +31,7 @@ Echo = Callable[[str], None]
 
 def train(study: Study, ws: Workspace, echo: Echo = print) -> dict[str, int]:
     splits = ws.splits(study)
-    plan = full_plan(study)
+    plan = full_plan(study, splits.fingerprint)
     verify_study(study, splits.input_shape, splits.num_classes)  # uncontrolled: fail before training
     echo(f"study {study.name} ({study.profile} profile): {len(study_models(study))} models × "
          f"{len(study.seeds)} seeds = {len(plan)} runs on {splits.x_train.shape[0]:,} training images")
@@ -49,9 +49,10 @@ def render(study: Study, ws: Workspace, echo: Echo = print, pdf: bool = True) ->
     t0 = time.perf_counter()
     started_wall = time.time() - 1.0  # file times may be coarser than this clock
     runs_dir = store.study_runs_dir(ws.runs_root, study.name)
-    records = store.load_runs(runs_dir, [r.run_id for r in full_plan(study)])
+    splits = ws.splits(study)
+    records = store.load_plan(runs_dir, full_plan(study, splits.fingerprint), splits.origin)
     out = ws.report_dir(study)
-    report = build_report(study=study, splits=ws.splits(study), records=records, runs_dir=runs_dir,
+    report = build_report(study=study, splits=splits, records=records, runs_dir=runs_dir,
                           report_dir=out, environment=records[0]["environment"] if records else environment(),
                           deployment=load_deployment(ws.runs_root, study.name, [r["run_id"] for r in records]))
     # The HTML is drawn once; the rubric check reads it, and its result fills the last appendix.

@@ -23,6 +23,7 @@ def _record(run_id: str) -> dict:
 def _good_fill(run_id: str):
     def fill(tmp: Path) -> None:
         (tmp / "model.keras").write_bytes(b"weights")
+        (tmp / "test_predictions.npy").write_bytes(b"predictions")
         files.write_json(tmp / store.RUN_FILE, _record(run_id))
     return fill
 
@@ -30,7 +31,8 @@ def _good_fill(run_id: str):
 def test_write_run_is_atomic_and_complete(tmp_path):
     final = store.write_run(tmp_path / "study", "r1", _good_fill("r1"))
     assert final == tmp_path / "study" / "r1" and store.is_complete(final)
-    assert sorted(p.name for p in final.iterdir()) == ["model.keras", "run.json"]
+    assert sorted(p.name for p in final.iterdir()) == ["checksums.json", "model.keras", "run.json",
+                                                        "test_predictions.npy"]
     assert [p.name for p in (tmp_path / "study").iterdir()] == ["r1"]  # no temporaries left
 
 
@@ -51,7 +53,7 @@ def test_failing_writer_leaves_no_folder(tmp_path):
 
 
 def test_writer_without_run_record_is_refused(tmp_path):
-    with pytest.raises(RuntimeError, match="run.json"):
+    with pytest.raises(RuntimeError, match="run.json, test_predictions.npy"):
         store.write_run(tmp_path / "s", "r1", lambda tmp: (tmp / "model.keras").write_bytes(b"x"))
     assert list((tmp_path / "s").iterdir()) == []
 
@@ -59,7 +61,7 @@ def test_writer_without_run_record_is_refused(tmp_path):
 def test_existing_run_is_kept(tmp_path):
     store.write_run(tmp_path, "r1", _good_fill("r1"))
     first = (tmp_path / "r1" / "run.json").stat().st_mtime_ns
-    store.write_run(tmp_path, "r1", lambda tmp: files.write_json(tmp / "run.json", {"other": 1}))
+    store.write_run(tmp_path, "r1", _good_fill("other"))
     assert json.loads((tmp_path / "r1" / "run.json").read_text()) == _record("r1")
     assert (tmp_path / "r1" / "run.json").stat().st_mtime_ns == first
 
@@ -94,7 +96,6 @@ def test_clean_stale_removes_only_dead_processes_temporaries(tmp_path):
 
 def test_load_runs_with_missing_runs_is_a_user_error(tmp_path):
     store.write_run(tmp_path, "r1", _good_fill("r1"))
-    (tmp_path / "r2").mkdir()  # a folder without its run record is not a run
     with pytest.raises(UserError) as info:
         store.load_runs(tmp_path, ["r1", "r2", "r3"])
     msg = str(info.value)
@@ -112,4 +113,6 @@ def test_damaged_run_record_is_a_user_error(tmp_path):
     (tmp_path / "r1").mkdir()
     (tmp_path / "r1" / "run.json").write_text('{"run_id": ')
     with pytest.raises(UserError, match="damaged run record"):
+        store.read_run(tmp_path / "r1")
+    with pytest.raises(UserError, match="r1: damaged run: no checksums.json"):  # not written by write_run
         store.load_runs(tmp_path, ["r1"])

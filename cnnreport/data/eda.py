@@ -34,6 +34,7 @@ def _basics(splits: Splits) -> dict[str, Any]:
         "name": splits.name,
         "display_name": DISPLAY_NAMES.get(splits.name, splits.name),
         "origin": splits.origin,
+        "fingerprint": splits.fingerprint,  # of the loaded splits' content; each run records its own
         "classes": splits.class_names,
         "num_classes": n,
         "image_shape": list(splits.input_shape),

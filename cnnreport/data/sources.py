@@ -105,8 +105,12 @@ def load_idx_folder(folder: Path, name: str, class_names: list[str]) -> Dataset:
         n_img, n_lab = len(parts[f"{split}_images"]), len(parts[f"{split}_labels"])
         if n_img != n_lab:
             raise UserError(f"{folder}: {n_img} {split} images but {n_lab} labels")
+    train_shape, test_shape = parts["train_images"].shape[1:], parts["test_images"].shape[1:]
+    if train_shape != test_shape or 0 in train_shape:
+        raise UserError(f"{folder}: training images are {'×'.join(map(str, train_shape))} pixels and test "
+                        f"images {'×'.join(map(str, test_shape))}; expected one size, at least 1×1")
     labels = np.concatenate([parts["train_labels"], parts["test_labels"]])
-    if labels.max() >= len(class_names):
+    if len(labels) and labels.max() >= len(class_names):
         raise UserError(f"{folder}: label {int(labels.max())} out of range for {len(class_names)} classes")
     return Dataset(name, class_names,
                    parts["train_images"][..., None], parts["train_labels"].astype(np.int64),
@@ -220,6 +224,10 @@ def load_image_folder(folder: Path, image_size: tuple[int, int] | None) -> Datas
     class_names = sorted(d.name for d in class_root.iterdir() if d.is_dir())
     if len(class_names) < 2:
         raise UserError(f"{class_root}: expected one sub-folder per class (found {len(class_names)})")
+    for name in class_names:  # class names label figures, where matplotlib reads $…$ as math
+        if "$" in name or "\\" in name or len(name) > 80:
+            raise UserError(f"{class_root / name}: a class folder's name may not contain '$' or '\\' "
+                            "and has at most 80 characters (it labels the report's figures)")
 
     def read_part(part_root: Path) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
         images, labels, sizes = [], [], []

@@ -4,11 +4,15 @@ test set kept apart; subsets; and the one fixed pixel permutation of the localit
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from cnnreport.data.sources import Dataset
+from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
 
 
@@ -35,6 +39,19 @@ class Splits:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """What the runs were trained and tested on, by content: a hash of every split's images
+        and labels (shape, dtype, bytes) and the class names. Part of every run's id, so other
+        data under the same study file trains anew instead of reusing runs (report.json
+        `dataset.fingerprint`, run.json `data_fingerprint`)."""
+        digest = hashlib.sha256(json.dumps(self.class_names).encode())
+        for part in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+            array = np.ascontiguousarray(getattr(self, part))
+            digest.update(f"{part} {array.dtype.str} {array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+        return digest.hexdigest()[:16]
+
 
 # ------------------------------------------------------------------------------------- splitting
 
@@ -55,11 +72,17 @@ def make_splits(dataset: Dataset, spec: DataSpec) -> Splits:
     test_idx = np.arange(len(dataset.x_test))
     if spec.test_subset and spec.test_subset < len(test_idx):
         test_idx = np.sort(rng.permutation(len(test_idx))[:spec.test_subset])
-    return Splits(dataset.name, dataset.class_names,
-                  dataset.x_train[train_idx], dataset.y_train[train_idx],
-                  dataset.x_train[val_idx], dataset.y_train[val_idx],
-                  dataset.x_test[test_idx], dataset.y_test[test_idx],
-                  origin=dataset.origin, original_sizes=dataset.original_sizes)
+    splits = Splits(dataset.name, dataset.class_names,
+                    dataset.x_train[train_idx], dataset.y_train[train_idx],
+                    dataset.x_train[val_idx], dataset.y_train[val_idx],
+                    dataset.x_test[test_idx], dataset.y_test[test_idx],
+                    origin=dataset.origin, original_sizes=dataset.original_sizes)
+    for part, y in (("training", splits.y_train), ("validation", splits.y_val), ("test", splits.y_test)):
+        if len(y) == 0:  # training on nothing "succeeds" and the report then has nothing to say
+            raise UserError(f"{dataset.origin}: the {part} split holds no images ({len(dataset.y_train)} "
+                            f"training and {len(dataset.y_test)} test images loaded); expected a data set "
+                            "with images in every split")
+    return splits
 
 
 def pixel_permutation(height: int, width: int, seed: int) -> np.ndarray:

@@ -101,7 +101,7 @@ def estimate_study(study: Any, splits: Any, runs_root: Any) -> Estimate | None:
     from cnnreport.train.plan import full_plan
 
     study_dir = store.study_runs_dir(runs_root, study.name)
-    todo = [r for r in full_plan(study) if not store.is_complete(study_dir / r.run_id)]
+    todo = [r for r in full_plan(study, splits.fingerprint) if not store.is_complete(study_dir / r.run_id)]
     if not todo:
         return None
     return estimate_plan(todo, splits, levers.choose(todo[0].training.precision))

@@ -1,10 +1,12 @@
 """The plan: one RunSpec per (model, seed), its id a hash of everything that decides its result
-(architecture, training settings, data settings, seed, probe transform, run format), so a
-second build skips finished runs and a changed setting trains anew.
+(architecture, training settings, data settings, the loaded data's content fingerprint, seed,
+probe transform, run format), so a second build skips finished runs and a changed setting, or
+other data under the same settings, trains anew.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -13,7 +15,9 @@ from cnnreport.study.models import ModelSpec, study_models
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import DataSpec, TrainingSpec
 
-RUN_FORMAT = 1  # bump when a change to training code should invalidate stored runs
+# Bump when a change to training code should invalidate stored runs. 2: the data fingerprint in
+# the id; a run folder carries the checksums of its files (train/store.py).
+RUN_FORMAT = 2
 Probe = str  # "none" | "permuted"
 PERMUTATION_SEED = 7  # the one fixed pixel permutation of the locality probe
 
@@ -26,6 +30,9 @@ class RunSpec:
     training: TrainingSpec
     data: DataSpec
     probe: Probe = "none"
+    # The content fingerprint of the splits it trains on (data.splits.Splits.fingerprint). None
+    # only in plans that need no run ids (model lists, settings); the runner refuses to store one.
+    data_fingerprint: str | None = None
 
     @property
     def run_id(self) -> str:
@@ -35,11 +42,16 @@ class RunSpec:
             "arch": self.model.arch.model_dump(mode="json"),
             "training": self.training.model_dump(mode="json"),
             "data": self.data.model_dump(mode="json"),
+            "data_fingerprint": self.data_fingerprint,
             "seed": self.seed,
             "probe": self.probe,
         }
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
         return f"{_slug(self.model.name)}-s{self.seed}{'-' + self.probe if self.probe != 'none' else ''}-{digest}"
+
+    def on_data(self, fingerprint: str | None) -> "RunSpec":
+        """The same run on other data (another fingerprint): another id."""
+        return dataclasses.replace(self, data_fingerprint=fingerprint)
 
     def describe(self) -> str:
         probe = f" [{self.probe} pixels]" if self.probe != "none" else ""
@@ -53,19 +65,22 @@ def _slug(name: str) -> str:
     return out.strip("-").lower()
 
 
-def plan_runs(study: Study) -> list[RunSpec]:
-    """Every (model, seed) of the study, seeds inner so that partial results cover all models."""
-    return [RunSpec(study.name, model, seed, model.training or study.training, study.data)
+def plan_runs(study: Study, data_fingerprint: str | None = None) -> list[RunSpec]:
+    """Every (model, seed) of the study, seeds inner so that partial results cover all models.
+
+    `data_fingerprint` (of the loaded splits) is part of each run id: pass it wherever run ids
+    are used to find or store runs."""
+    return [RunSpec(study.name, model, seed, model.training or study.training, study.data,
+                    data_fingerprint=data_fingerprint)
             for model in study_models(study) for seed in (model.seeds or study.seeds)]
 
 
-def full_plan(study: Study) -> list[RunSpec]:
+def full_plan(study: Study, data_fingerprint: str | None = None) -> list[RunSpec]:
     """All runs the report needs: the study's plan, then the locality probe's runs.
 
     The probe retrains the baseline and the reference CNN on pixels shuffled by one fixed
-    permutation, over the same seeds, through the same run store and cache.
-    """
-    plan = plan_runs(study)
-    probe = [RunSpec(r.study, r.model, r.seed, r.training, r.data, probe="permuted")
-             for r in plan if r.model.role in ("baseline", "reference")]
+    permutation, over the same seeds, through the same run store and cache. Its runs carry the
+    unshuffled splits' fingerprint: the permutation is fixed, so that decides their data too."""
+    plan = plan_runs(study, data_fingerprint)
+    probe = [dataclasses.replace(r, probe="permuted") for r in plan if r.model.role in ("baseline", "reference")]
     return plan + probe

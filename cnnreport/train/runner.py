@@ -16,13 +16,34 @@ from cnnreport.train.plan import RunSpec
 from cnnreport.train.progress import progress_for
 
 
-def save_run(study_dir: Path, record: dict[str, Any], model: Any) -> Path:
+def save_run(study_dir: Path, record: dict[str, Any], model: Any, data_fingerprint: str) -> Path:
+    """A trained run's files, stored atomically with their checksums. The record notes the
+    fingerprint of the data it was trained and tested on (part of its id)."""
+    record["data_fingerprint"] = data_fingerprint
+
     def fill(tmp: Path) -> None:
-        np.save(tmp / "test_predictions.npy", record.pop("_predictions"))
-        model.save(tmp / "model.keras")
-        write_json(tmp / store.RUN_FILE, record)  # last: its presence marks completeness
+        np.save(tmp / store.PREDICTIONS_FILE, record.pop("_predictions"))
+        model.save(tmp / store.MODEL_FILE)
+        write_json(tmp / store.RUN_FILE, record)
 
     return store.write_run(study_dir, record["run_id"], fill)
+
+
+def still_to_train(plan: list[RunSpec], study_dir: Path, echo: Callable[[str], None]) -> list[RunSpec]:
+    """The runs of the plan not stored complete. A damaged one (a file missing, or changed since
+    it was written) is named, set aside under runs/<study>/.damaged/ and trained again."""
+    todo = []
+    for spec in plan:
+        run_dir = study_dir / spec.run_id
+        problem = store.run_problem(run_dir)
+        if problem is None:
+            continue
+        if problem != "absent":
+            kept = store.set_aside(run_dir)
+            echo(f"run {spec.run_id} ({spec.describe()}) is damaged: {problem}; "
+                 f"moved to {kept}/ and training it again")
+        todo.append(spec)
+    return todo
 
 
 def groups_of(todo: list[RunSpec], max_towers: int) -> list[list[RunSpec]]:
@@ -46,9 +67,12 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
 
     if not plan:
         return {"trained": 0, "skipped": 0, "diverged": 0}
+    unknown = [r.describe() for r in plan if r.data_fingerprint is None]
+    if unknown:  # a programming error: such a run's id would not say what data it saw
+        raise ValueError(f"runs without a data fingerprint cannot be stored: {', '.join(unknown[:3])}")
     study_dir = store.study_runs_dir(runs_root, plan[0].study)
     store.clean_stale(study_dir)
-    todo = [r for r in plan if not store.is_complete(study_dir / r.run_id)]
+    todo = still_to_train(plan, study_dir, echo)
     skipped = len(plan) - len(todo)
     if skipped:
         echo(f"{skipped} of {len(plan)} runs already done (runs/{plan[0].study}/); {len(todo)} to train")
@@ -61,7 +85,7 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
     with progress_for(todo, echo) as progress:  # a live display on a terminal, lines elsewhere
         for group in groups_of(todo, lv.max_towers):
             for (record, model), spec in zip(train_group(group, splits_for(group[0]), progress, lv, programs), group):
-                save_run(study_dir, record, model)
+                save_run(study_dir, record, model, spec.data_fingerprint)
                 progress.run_finished()
                 if record["diverged"]:
                     diverged += 1

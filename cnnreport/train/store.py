@@ -2,7 +2,10 @@
 
 A run folder is complete or absent: it is written under a temporary name and renamed at the
 end, so a build killed at any moment (Ctrl-C, kill -9) leaves no half-run that a later build
-could mistake for a finished one.
+could mistake for a finished one. The last file written into it, checksums.json, holds the
+sha256 of every other file; a run counts as complete only while run.json, model.keras and
+test_predictions.npy are all there and match it, so a run damaged later (a file deleted,
+truncated or edited) is found, named, and trained again by the next build.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cnnreport.errors import UserError
 from cnnreport.files import (
@@ -23,7 +27,15 @@ from cnnreport.files import (
     writer_pid,
 )
 
+if TYPE_CHECKING:
+    from cnnreport.train.plan import RunSpec
+
 RUN_FILE = "run.json"
+MODEL_FILE = "model.keras"
+PREDICTIONS_FILE = "test_predictions.npy"
+REQUIRED_FILES = (RUN_FILE, MODEL_FILE, PREDICTIONS_FILE)  # what render, serve and deploy read
+CHECKSUMS_FILE = "checksums.json"  # {"files": {name: sha256}}, written last, inside the folder
+DAMAGED_DIR = ".damaged"  # runs/<study>/.damaged/: damaged runs set aside before retraining
 
 
 def study_runs_dir(runs_root: str | Path, study_name: str) -> Path:
@@ -74,20 +86,72 @@ def last_study(runs_root: str | Path) -> dict[str, str] | None:
     return {"name": note["name"], "study": note["study"]}
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _run_files(run_dir: Path) -> list[str]:
+    """Every file of a run folder (relative, '/'-separated), checksums.json aside."""
+    return sorted(p.relative_to(run_dir).as_posix() for p in run_dir.rglob("*")
+                  if p.is_file() and p.name != CHECKSUMS_FILE)
+
+
+def run_problem(run_dir: Path) -> str | None:
+    """Why `run_dir` is not a complete run ("absent" when there is nothing there), or None when
+    run.json, model.keras and the test predictions are all present and match the checksums
+    written with them."""
+    if not run_dir.is_dir():
+        return "absent"
+    try:
+        listed = json.loads((run_dir / CHECKSUMS_FILE).read_text(encoding="utf-8"))["files"]
+        assert isinstance(listed, dict)
+    except FileNotFoundError:
+        return f"no {CHECKSUMS_FILE} (written by an older cnnreport, or not by cnnreport)"
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AssertionError):
+        return f"{CHECKSUMS_FILE} is unreadable"
+    for name in REQUIRED_FILES:
+        if name not in listed:
+            return f"{name} was never written"
+    for name, expected in listed.items():
+        if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(name).parts:
+            return f"{CHECKSUMS_FILE} names a file outside the run folder"
+        path = run_dir / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if _sha256(path) != expected:
+            return f"{name} changed since the run was written (sha256 differs)"
+    return None
+
+
 def is_complete(run_dir: Path) -> bool:
-    return (run_dir / RUN_FILE).is_file()
+    return run_problem(run_dir) is None
+
+
+def set_aside(run_dir: Path) -> Path:
+    """Move a damaged run out of the way (to runs/<study>/.damaged/), keeping it for a look."""
+    dest = run_dir.parent / DAMAGED_DIR / f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    dest.parent.mkdir(exist_ok=True)
+    os.rename(run_dir, dest)
+    return dest
 
 
 def write_run(study_dir: Path, run_id: str, fill: Callable[[Path], None]) -> Path:
-    """Let `fill` write a run's files into a temporary folder, then rename it into place."""
+    """Let `fill` write a run's files into a temporary folder, record their checksums, then
+    rename the folder into place."""
     study_dir.mkdir(parents=True, exist_ok=True)
     final = study_dir / run_id
     tmp = temporary_name(final)
     tmp.mkdir()
     try:
         fill(tmp)
-        if not (tmp / RUN_FILE).is_file():
-            raise RuntimeError(f"run {run_id}: writer produced no {RUN_FILE}")
+        missing = [name for name in REQUIRED_FILES if not (tmp / name).is_file()]
+        if missing:
+            raise RuntimeError(f"run {run_id}: writer produced no {', '.join(missing)}")
+        write_json(tmp / CHECKSUMS_FILE, {"files": {name: _sha256(tmp / name) for name in _run_files(tmp)}})
         if final.exists():  # another process finished the same run first: keep theirs
             shutil.rmtree(tmp)
         else:
@@ -136,14 +200,59 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 
 def load_runs(study_dir: Path, run_ids: list[str] | None = None) -> list[dict[str, Any]]:
-    """Complete run records; with `run_ids`, exactly those (a missing one is a UserError)."""
+    """Complete run records; with `run_ids`, exactly those (a missing or damaged one is a
+    UserError naming it and what to do)."""
     if run_ids is None:
         if not study_dir.is_dir():
             return []
         return [read_run(d) for d in sorted(study_dir.iterdir())
                 if d.is_dir() and not is_temporary(d.name) and is_complete(d)]
-    missing = [r for r in run_ids if not is_complete(study_dir / r)]
+    problems = {r: run_problem(study_dir / r) for r in run_ids}
+    damaged = {r: why for r, why in problems.items() if why not in (None, "absent")}
+    if damaged:
+        first, why = next(iter(damaged.items()))
+        others = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+        raise UserError(f"{study_dir / first}: damaged run: {why}{others}; run `cnnreport build` "
+                        "(or `train`) to set it aside and train it again")
+    missing = [r for r, why in problems.items() if why == "absent"]
     if missing:
         raise UserError(f"{study_dir}: {len(missing)} of {len(run_ids)} runs are missing "
                         f"(e.g. {missing[0]}); run `cnnreport build` (or `train`) first")
     return [read_run(study_dir / r) for r in run_ids]
+
+
+def load_plan(study_dir: Path, plan: "list[RunSpec]", data_origin: str) -> list[dict[str, Any]]:
+    """The records of a plan's runs, all trained on the data the plan names (its fingerprint).
+
+    When runs are missing because the stored ones were trained on other data (another
+    --data-dir, or the data set changed under the same settings), the UserError names both
+    fingerprints, so a report never pairs one data set's EDA with another's results."""
+    absent = [spec for spec in plan if not (study_dir / spec.run_id).exists()]
+    if absent:
+        others = sorted({fp for fp in stored_fingerprints(study_dir) if fp != plan[0].data_fingerprint
+                         and any((study_dir / s.on_data(fp).run_id).is_dir() for s in absent)})
+        if others:
+            raise UserError(
+                f"{study_dir}: its runs were trained on data with fingerprint {', '.join(others)}, but the "
+                f"data loaded now ({data_origin}) has fingerprint {plan[0].data_fingerprint}; run `cnnreport "
+                "build` to train on this data, or pass the --data-dir the runs were trained on")
+    records = load_runs(study_dir, [spec.run_id for spec in plan])
+    for spec, record in zip(plan, records):
+        if record.get("data_fingerprint") != spec.data_fingerprint:
+            raise UserError(f"{study_dir / spec.run_id / RUN_FILE}: trained on data with fingerprint "
+                            f"{record.get('data_fingerprint')}, but the data loaded now ({data_origin}) has "
+                            f"fingerprint {spec.data_fingerprint}; run `cnnreport build`")
+    return records
+
+
+def stored_fingerprints(study_dir: Path) -> set[str]:
+    """The data fingerprints the study's stored runs were trained on."""
+    found = set()
+    for run in study_dir.glob(f"*/{RUN_FILE}") if study_dir.is_dir() else []:
+        try:
+            fingerprint = json.loads(run.read_text(encoding="utf-8")).get("data_fingerprint")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            continue  # a damaged record says nothing about data
+        if isinstance(fingerprint, str):
+            found.add(fingerprint)
+    return found
