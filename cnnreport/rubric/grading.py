@@ -2,7 +2,8 @@
 
 One report that is not a cnnreport report is bad input (exit 2). Grading several, a folder that
 is not a report — or a damaged one — gets a row saying why, and the others are still graded.
-Exit 0 when every report verifies at least --min-score automatic points, 1 when one does not.
+Exit 0 when every report verifies at least --min-score automatic points and passes the integrity
+check (no number edited by hand, runs trained on the data it describes), 1 when one does not.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def run_check(args: argparse.Namespace, echo: Callable[[str], None] = print) -> 
     results = [grade(f, rubric, args.runs_dir, many) for f in folders]
     if args.csv:
         write_csv(Path(args.csv), results, rubric)
-    passed = [("error" not in r) and r["score"]["earned"] >= args.min_score for r in results]
+    passed = [("error" not in r) and r["score"]["earned"] >= args.min_score and r["score"]["integrity"]
+              for r in results]
     if args.json:
         data: Any = results[0] if not many else {"submissions": results}
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

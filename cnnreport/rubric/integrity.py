@@ -2,12 +2,15 @@
 
 1. report.html against report.json: the HTML is re-rendered from report.json with the same
    templates and the two texts' numbers are aligned in order; a number the HTML prints that the
-   re-render does not is an edit.
+   re-render does not is an edit. Only the stretch between the first and the last difference is
+   aligned, and only while it is short enough (ALIGN_LIMIT): a longer one is named as one
+   difference, so a hostile report's size cannot stall the check (alignment is quadratic).
 2. report.pdf against report.html: the PDF's result numbers (those with decimals or thousands
    separators; page numbers are bare integers) must all be numbers the HTML prints.
 3. report.json against runs/ (when the run records are at hand): each run.json must still hash to
-   the sha256 the report was built from, and each model's per-seed test accuracies, and
-   parameter count, must be those of its runs.
+   the sha256 the report was built from, each run must have been trained on the data the report
+   describes (its data fingerprint), and each model's per-seed test accuracies, and parameter
+   count, must be those of its runs.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from cnnreport.rubric.submission import (
 )
 
 MAX_LISTED = 5  # differences named per comparison; the rest are counted
+# Numbers on each side of the differing stretch that are aligned one by one (about 1 s at worst:
+# SequenceMatcher is quadratic when a text repeats few distinct numbers). A real report prints
+# a few thousand numbers, so an edit anywhere in it is still aligned and named.
+ALIGN_LIMIT = 4000
 
 
 @dataclass
@@ -89,6 +96,40 @@ def _more(n: int) -> str:
     return f" (and {n - MAX_LISTED} more)" if n > MAX_LISTED else ""
 
 
+def _differing(a: list[str], b: list[str], want: list[Any], have: list[Any]
+               ) -> list[tuple[list[str], list[str], Any]]:
+    """(expected numbers, printed numbers, where) for each stretch where `b` departs from `a`.
+
+    Linear outside the stretch between the first and the last difference; that stretch is
+    aligned only up to ALIGN_LIMIT numbers a side, else reported whole as one difference."""
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    if start == len(a) == len(b):
+        return []
+    end = 0  # numbers equal at the end of both
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    i_end, j_end = len(a) - end, len(b) - end
+
+    def where(i: int, j: int) -> Any:
+        return have[j] if j < len(have) else want[i] if i < len(want) else ("", "end", "the last number")
+
+    if max(i_end - start, j_end - start) > ALIGN_LIMIT:
+        return [(a[start:i_end], b[start:j_end], where(start, start))]
+    sm = SequenceMatcher(a=a[start:i_end], b=b[start:j_end], autojunk=False)
+    return [(a[start + i1:start + i2], b[start + j1:start + j2],
+             have[start + j1] if j1 < j2 else where(start + i1, start + j1))
+            for op, i1, i2, j1, j2 in sm.get_opcodes() if op != "equal"]
+
+
+def _shown(tokens: list[str], limit: int = 12) -> str:
+    if not tokens:
+        return "nothing"
+    more = f" … ({len(tokens)} numbers)" if len(tokens) > limit else ""
+    return ", ".join(tokens[:limit]) + more
+
+
 def html_vs_json(sub: Submission) -> Part:
     if sub.html is None:
         return Part("html", None, "report.html missing or unreadable: its numbers were not compared")
@@ -99,15 +140,9 @@ def html_vs_json(sub: Submission) -> Part:
                                   f"cnnreport ({type(exc).__name__}: {str(exc)[:80]})")
     want = _context_tokens(parse_html(expected).chunks)
     have = _context_tokens(sub.html.chunks)
-    sm = SequenceMatcher(a=[t for t, _, _ in want], b=[t for t, _, _ in have], autojunk=False)
-    diffs = []
-    for op, i1, i2, j1, j2 in sm.get_opcodes():
-        if op == "equal":
-            continue
-        w = ", ".join(t for t, _, _ in want[i1:i2]) or "nothing"
-        h = ", ".join(t for t, _, _ in have[j1:j2]) or "nothing"
-        ref = have[j1] if j1 < j2 else want[i1]
-        diffs.append(f"report.html §{ref[1] or 'title'} after “{ref[2]}”: prints {h} where report.json gives {w}")
+    diffs = [f"report.html §{ref[1] or 'title'} after “{ref[2]}”: prints {_shown(h)} where report.json "
+             f"gives {_shown(w)}" for w, h, ref in _differing([t for t, _, _ in want], [t for t, _, _ in have],
+                                                            want, have)]
     if diffs:
         return Part("html", False, f"report.html differs from report.json in {len(diffs)} place(s): "
                                    + "; ".join(diffs[:MAX_LISTED]) + _more(len(diffs)), diffs)
@@ -147,9 +182,13 @@ def json_vs_runs(sub: Submission) -> Part:
     diffs: list[str] = []
     records: dict[str, dict[str, Any]] = {}
     hashed = 0
+    described = sub.get("dataset.fingerprint")
     for r in runs:
         rid = str(r.get("run_id"))
-        path = sub.runs_dir / rid / "run.json"
+        path = sub.run_record(rid)
+        if path is None:
+            diffs.append(f"run {rid[:80]!r} listed in report.json names no run folder inside {sub.runs_dir.name}/")
+            continue
         if not path.is_file():
             diffs.append(f"run {rid} listed in report.json is missing from {sub.runs_dir.name}/")
             continue
@@ -158,9 +197,33 @@ def json_vs_runs(sub: Submission) -> Part:
             if sha256_file(path) != r["sha256"]:
                 diffs.append(f"runs/{rid}/run.json changed since the report was built (sha256 differs)")
         try:
-            records[rid] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             diffs.append(f"runs/{rid}/run.json unreadable ({exc})")
+            continue
+        if not isinstance(record, dict):
+            diffs.append(f"runs/{rid}/run.json is not a run record")
+            continue
+        records[rid] = record
+        if described is not None and record.get("data_fingerprint") != described:
+            diffs.append(f"run {rid} was trained on data with fingerprint {record.get('data_fingerprint')}, "
+                         f"but report.json describes data with fingerprint {described}")
+    try:
+        diffs += _models_vs_records(sub, records)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        diffs.append(f"report.json's models or the run records are not as cnnreport writes them "
+                     f"({type(exc).__name__}: {str(exc)[:80]})")
+    if diffs:
+        return Part("runs", False, "report.json differs from its runs: " + "; ".join(diffs[:MAX_LISTED])
+                    + _more(len(diffs)), diffs)
+    detail = f"report.json equals its {len(records)} run records"
+    detail += f" ({hashed} sha256 match)" if hashed else " (report.json carries no run hashes)"
+    return Part("runs", True, detail)
+
+
+def _models_vs_records(sub: Submission, records: dict[str, dict[str, Any]]) -> list[str]:
+    """Each model's per-seed test accuracies, their mean and its parameter count against its runs."""
+    diffs = []
     for m in sub.models():
         name = m.get("name")
         ids = m.get("run_ids") or []
@@ -178,12 +241,7 @@ def json_vs_runs(sub: Submission) -> Part:
         params = {r.get("architecture", {}).get("params") for r in have}
         if have and params != {m.get("params")}:
             diffs.append(f"models[{name}].params: report.json {m.get('params')}, runs {sorted(params, key=str)}")
-    if diffs:
-        return Part("runs", False, "report.json differs from its runs: " + "; ".join(diffs[:MAX_LISTED])
-                    + _more(len(diffs)), diffs)
-    detail = f"report.json equals its {len(records)} run records"
-    detail += f" ({hashed} sha256 match)" if hashed else " (report.json carries no run hashes)"
-    return Part("runs", True, detail)
+    return diffs
 
 
 def verify(sub: Submission) -> Integrity:

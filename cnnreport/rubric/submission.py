@@ -3,6 +3,10 @@
 Read once, lazily, and tolerant of damage: a missing PDF or an unreadable HTML file is a fact
 the checks report (and score), not an exception. Only a folder that is not a cnnreport report at
 all (no report.json, or one that is not a JSON object) raises `NotAReport`.
+
+A submission is untrusted: every path it names (a figure's file, its study's name, a run id) and
+every file it holds (which may be a link) is resolved first and read only when it stays inside
+the submission folder (`inside`); a path that leads out reads as absent, with the reason.
 """
 
 from __future__ import annotations
@@ -26,8 +30,23 @@ PDF_FILE = "report.pdf"
 NUMBER = re.compile(r"(?<![\w.])[-+−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])[-+−]?\d+(?:\.\d+)?(?![\w])")
 
 
+# A study name or run id as cnnreport writes them: one plain file name, never a path.
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+OUTSIDE = "leads outside the submission folder (not read)"
+
+
 class NotAReport(UserError):
     """The folder is not a cnnreport report (or its report.json is unreadable)."""
+
+
+def inside(base: Path, relative: str | Path) -> Path | None:
+    """`base / relative` with links and '..' resolved, or None when that leaves `base`."""
+    root = Path(base).resolve()
+    try:
+        path = (root / relative).resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL byte
+        return None
+    return path if path == root or path.is_relative_to(root) else None
 
 
 def numbers_in(text: str) -> list[str]:
@@ -155,9 +174,11 @@ class Submission:
     def report(self) -> dict[str, Any]:
         if self._report is not None:
             return self._report
-        path = self.folder / REPORT_FILE
+        path = self.file(REPORT_FILE)
         if not self.folder.is_dir():
             raise NotAReport(f"{self.folder}: not a folder")
+        if path is None:
+            raise NotAReport(f"{self.folder}: {REPORT_FILE} {OUTSIDE}")
         if not path.is_file():
             raise NotAReport(f"{self.folder}: not a cnnreport report (no {REPORT_FILE})")
         try:
@@ -167,6 +188,10 @@ class Submission:
         if not isinstance(data, dict) or "models" not in data:
             raise NotAReport(f"{path}: not a cnnreport report.json (no 'models' key)")
         return data
+
+    def file(self, relative: str) -> Path | None:
+        """A file of the submission, resolved; None when the path (or a link on it) leads out."""
+        return inside(self.folder, relative) if isinstance(relative, str) else None
 
     def get(self, dotted: str, default: Any = None) -> Any:
         """report.json value at 'a.b.c' (None/default where absent)."""
@@ -189,8 +214,12 @@ class Submission:
     def html_source(self) -> str | None:
         if self._html is not None:
             return self._html
+        path = self.file(HTML_FILE)
+        if path is None:
+            self.notes.append(f"{HTML_FILE} {OUTSIDE}")
+            return None
         try:
-            return (self.folder / HTML_FILE).read_text(encoding="utf-8")
+            return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
 
@@ -203,8 +232,8 @@ class Submission:
         """Text of each PDF page (pypdf), or None when absent, unreadable or not read."""
         if not self.read_pdf:
             return None
-        path = self.folder / PDF_FILE
-        if not path.is_file():
+        path = self.file(PDF_FILE)
+        if path is None or not path.is_file():
             return None
         try:
             import logging
@@ -226,22 +255,38 @@ class Submission:
         """'read', 'skipped' (the build checks before the PDF exists), 'missing' or 'damaged'."""
         if not self.read_pdf:
             return "skipped"
-        if not (self.folder / PDF_FILE).is_file():
+        path = self.file(PDF_FILE)
+        if path is None or not path.is_file():
             return "missing"
         return "read" if self.pdf_pages is not None else "damaged"
 
     # ------------------------------------------------------------------ runs
+    def run_ids(self) -> list[str]:
+        """report.json's run ids that are plain names (anything else names no run folder)."""
+        return [r["run_id"] for r in self.get("runs") or []
+                if isinstance(r, dict) and isinstance(r.get("run_id"), str) and PLAIN_NAME.match(r["run_id"])]
+
+    def run_record(self, run_id: str) -> Path | None:
+        """runs/<run-id>/run.json, when run_id is a plain name and the file stays in the runs folder."""
+        if self.runs_dir is None or not PLAIN_NAME.match(run_id):
+            return None
+        return inside(self.runs_dir, f"{run_id}/run.json")
+
     @cached_property
     def runs_dir(self) -> Path | None:
-        """Where the run records are: given, or beside the report (submission or workspace layout)."""
+        """Where the run records are: given by the grader, inside the submission (runs/<name>/ or
+        runs/), or — the author's own workspace — reports/<name>/ beside runs/<name>/, taken only
+        when the folder's own name is the study's (report.json cannot point elsewhere)."""
         if self._runs_dir is not None:
             return self._runs_dir if self._runs_dir.is_dir() else None
-        name = str(self.get("study.name") or "")
-        candidates = [self.folder / "runs" / name, self.folder / "runs"]
-        if name:
-            candidates.append(self.folder.parent.parent / "runs" / name)
+        name = self.get("study.name")
+        name = name if isinstance(name, str) and PLAIN_NAME.match(name) else ""
+        candidates = [inside(self.folder, f"runs/{name}") if name else None, inside(self.folder, "runs")]
+        if name and name == self.folder.resolve().name:
+            candidates.append(self.folder.resolve().parent.parent / "runs" / name)
+        ids = self.run_ids()
         for c in candidates:
-            if c.is_dir() and any((c / r.get("run_id", "") / "run.json").is_file()
-                                  for r in self.get("runs") or [] if isinstance(r, dict) and r.get("run_id")):
+            if c is not None and c.is_dir() and any(
+                    (found := inside(c, f"{rid}/run.json")) is not None and found.is_file() for rid in ids):
                 return c
         return None

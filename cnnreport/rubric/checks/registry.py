@@ -6,6 +6,7 @@ failed item that names it.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from cnnreport.results.judgements import Judgement
 from cnnreport.rubric.submission import (
+    OUTSIDE,
     Submission,
     decimals,
     is_measurement,
@@ -93,7 +95,9 @@ def _figure_state(sub: Submission, fig_id: str) -> tuple[bool, str, str]:
     if fig is None:
         return False, f"no figure '{fig_id}' in report.json", REBUILD
     rel = str(fig.get("file", ""))
-    path = sub.folder / rel
+    path = sub.file(rel)  # resolved: a path out of the submission folder is never opened
+    if path is None:
+        return False, f"{rel} {OUTSIDE}", f"keep figures inside the report folder; {REBUILD}"
     if not path.is_file():
         return False, f"{rel} is missing from the report folder", f"restore {rel} or {REBUILD}"
     with path.open("rb") as fh:
@@ -139,14 +143,23 @@ def result_values(report: dict[str, Any]) -> list[float]:
 
 
 def cited_numbers(text: str, values: list[float]) -> tuple[list[str], list[str]]:
-    """(numbers in text that state a result, numbers that look like results but match none)."""
+    """(numbers in text that state a result, numbers that look like results but match none).
+
+    Each number is looked up in the sorted values (bisection), so a report with many numbers in
+    both its text and its results costs n log n, not n × m."""
+    plain, percent = sorted(values), sorted(100 * v for v in values)
+
+    def near(ordered: list[float], x: float, tol: float) -> bool:  # some value within x ± tol
+        i = bisect.bisect_left(ordered, x - tol)
+        return i < len(ordered) and ordered[i] <= x + tol
+
     cited, unknown = [], []
     for tok in numbers_in(text):
         x, d = number_value(tok), decimals(tok)
         if d == 0 and abs(x) < 100:
             continue  # "3×3", "2 seeds": too common to count as a cited result
         tol = 0.5 * 10 ** -d + 1e-9
-        if any(abs(v - x) <= tol or (d >= 1 and abs(100 * v - x) <= tol) for v in values):
+        if near(plain, x, tol) or (d >= 1 and near(percent, x, tol)):
             cited.append(tok)
         elif is_measurement(tok):
             unknown.append(tok)
