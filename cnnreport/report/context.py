@@ -80,9 +80,9 @@ def build_report(*, study: Study, splits: Splits, records: list[dict[str, Any]],
         "probes": probes,
         "visuals": visuals,
         "baseline_facts": facts,
-        "generated": prose.generate(study=study, eda=dataset, baseline=baseline, reference=reference,
-                                    models=models, facts=facts, probes=probes, visuals=visuals,
-                                    chance=chance),
+        "generated": {**evidence.NOT_MEASURED_TEXT, **prose.generate(
+            study=study, eda=dataset, baseline=baseline, reference=reference, models=models, facts=facts,
+            probes=probes, visuals=visuals, chance=chance)},
         "text_origin": prose.text_origin(study),
         "figures": [style.with_print_width(f, report_dir, style.DPI) for f in figures],
         "text": {"dataset": study.text.dataset, "preprocessing": study.text.preprocessing,
@@ -152,10 +152,12 @@ def headline(models: list[dict[str, Any]], num_classes: int) -> dict[str, Any]:
                            "baseline": baseline["name"] if baseline else None,
                            "reference": reference["name"] if reference else None,
                            "best_cnn": best["name"] if best else None}
-    if baseline and reference and baseline["test_accuracy"]["mean"] is not None \
-            and reference["test_accuracy"]["mean"] is not None:
-        out["reference_minus_baseline"] = reference["test_accuracy"]["mean"] - baseline["test_accuracy"]["mean"]
+    if baseline and reference:
+        # The ratio needs no trained run; the difference needs a finite result of each (when
+        # every seed of one diverged it is left out, and the report says why).
         out["reference_params_ratio"] = reference["params"] / baseline["params"] if baseline["params"] else None
+        if baseline["test_accuracy"]["mean"] is not None and reference["test_accuracy"]["mean"] is not None:
+            out["reference_minus_baseline"] = reference["test_accuracy"]["mean"] - baseline["test_accuracy"]["mean"]
     return out
 
 

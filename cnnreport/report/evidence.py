@@ -19,15 +19,37 @@ from cnnreport.report import cache as memo
 from cnnreport.report.figures import errors as error_figures
 from cnnreport.report.figures import models as model_figures
 from cnnreport.report.figures import probes as probe_figures
+from cnnreport.report.figures.style import STYLE, _save, plt
 from cnnreport.results import probes
 from cnnreport.results.statistics import summarize
 from cnnreport.results.summaries import records_by_model
 from cnnreport.train.plan import PERMUTATION_SEED
 
 FEATURE_MAP_IMAGE = 0  # index of the test image every feature-map figure shows
+DIVERGED = "every run it needs diverged (its training loss became NaN or infinite)"
+# Said in place of a generated paragraph about trained models that cannot be written (prose.py
+# leaves such a paragraph out; the report keeps its place and says why).
+NOT_MEASURED_TEXT = {key: f"Not measured: {DIVERGED}." for key in ("translation", "equivariance", "errors", "q1")}
 
 
 # ------------------------------------------------------------------------------------- caching
+
+
+def not_measured(fig_id: str, title: str, fig_dir: Path, why: str = DIVERGED) -> dict[str, str]:
+    """A figure that says what could not be drawn and why, in the place the report gives it."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(4.5, 0.9))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{title}: not measured", ha="center", va="center", fontsize=10)
+        return _save(fig, fig_dir, fig_id, f"{title}: not measured, because {why}.",
+                     f"{title}: not measured, because {why}.")
+
+
+def finite_runs(model: dict[str, Any]) -> list[str]:
+    """The run ids of a model's seeds that did not diverge, in seed order."""
+    diverged = set(model.get("diverged_seeds") or [])
+    return [r for r, seed in zip(model["run_ids"], model["seeds"]) if seed not in diverged]
+
 
 def cached(cache_dir: Path, name: str, run_ids: list[str], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """A probe's numbers, computed once per set of runs (runs are immutable under their id)."""
@@ -93,23 +115,34 @@ def probe_evidence(models: list[dict[str, Any]], records: list[dict[str, Any]], 
     baseline = next(m for m in models if m["role"] == "baseline")
     reference = next(m for m in models if m["role"] == "reference")
     figs: list[dict[str, str]] = []
+    # Diverged runs (a non-finite loss) have nothing to measure: a model whose every seed
+    # diverged is left out of a probe, and a probe without models draws no figure.
+    finite = {m["name"]: finite_runs(m) for m in (baseline, reference)}
+    used = [r for ids in finite.values() for r in ids]
 
     def translation_now() -> dict[str, Any]:
-        loaded = {m["name"]: [trained.get(r) for r in m["run_ids"]] for m in (baseline, reference)}
+        loaded = {name: [trained.get(r) for r in ids] for name, ids in finite.items() if ids}
         return probes.translation(loaded, splits.x_test, splits.y_test)
 
-    translation = cached(cache_dir, "translation", baseline["run_ids"] + reference["run_ids"], translation_now)
-    figs.append(probe_figures.translation_figure(translation, fig_dir))
-    first_ref, first_base = reference["run_ids"][0], baseline["run_ids"][0]
-    equivariance = cached(cache_dir, "equivariance", [first_ref, first_base],
-                          lambda: probes.equivariance(trained.get(first_ref), trained.get(first_base),
-                                                      splits.x_test))
-    figs.append(probe_figures.equivariance_figure(equivariance, fig_dir))
+    translation = cached(cache_dir, "translation", used, translation_now)
+    figs.append(probe_figures.translation_figure(translation, fig_dir) if translation["models"]
+                else not_measured("probe_translation", "Accuracy under translation", fig_dir))
+    if finite[reference["name"]] and finite[baseline["name"]]:
+        first_ref, first_base = finite[reference["name"]][0], finite[baseline["name"]][0]
+        equivariance = cached(cache_dir, "equivariance", [first_ref, first_base],
+                              lambda: probes.equivariance(trained.get(first_ref), trained.get(first_base),
+                                                          splits.x_test))
+        figs.append(probe_figures.equivariance_figure(equivariance, fig_dir))
+    else:
+        equivariance = {"n_images": 0, "cnn_layers": [], "mlp_layer": None, "mlp_rows": [],
+                        "note": "not measured: every run of the baseline or the reference CNN diverged"}
+        figs.append(not_measured("probe_equivariance", "Equivariance of the feature maps", fig_dir))
 
     perm_by_model = records_by_model(records, probe="permuted")
+    permuted = {name: [r["test"]["accuracy"] for r in rs if not r["diverged"]] for name, rs in perm_by_model.items()}
     permutation = probes.permutation(
-        {m["name"]: m["test_accuracy"]["values"] for m in (baseline, reference)},
-        {name: [r["test"]["accuracy"] for r in rs if not r["diverged"]] for name, rs in perm_by_model.items()},
+        {m["name"]: m["test_accuracy"]["values"] for m in (baseline, reference) if m["test_accuracy"]["values"]},
+        {name: values for name, values in permuted.items() if values},
         {m["name"]: m["role"] for m in models})
     permutation["seed"] = PERMUTATION_SEED
     permutation["run_ids"] = [r["run_id"] for rs in perm_by_model.values() for r in rs]
@@ -128,7 +161,9 @@ def learned_features(models: list[dict[str, Any]], splits: Splits, trained: Trai
                      cache_dir: Path, fig_dir: Path) -> tuple[list[dict[str, str]], list[str]]:
     """First-layer filters and feature maps of each CNN's first seed; returns the figures and
     the feature-map figure ids."""
-    first_ids = {m["name"]: m["run_ids"][0] for m in models if m["kind"] == "cnn" and m["run_ids"]}
+    first_ids = {m["name"]: finite_runs(m)[0] for m in models if m["kind"] == "cnn" and finite_runs(m)}
+    if not first_ids:  # every CNN run diverged: no learned filters to show
+        return [not_measured("filters", "First-layer filters", fig_dir)], []
     image = splits.x_test[FEATURE_MAP_IMAGE]
     seen = memo.arrays(cache_dir, "first-layer-and-maps", [list(first_ids.values()), image],
                        lambda: first_layer_and_maps({n: trained.get(r) for n, r in first_ids.items()}, image))
@@ -147,10 +182,16 @@ def learned_features(models: list[dict[str, Any]], splits: Splits, trained: Trai
 def errors_of_best(models: list[dict[str, Any]], splits: Splits, runs_dir: Path,
                    fig_dir: Path) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """The best CNN's confusion matrix (summed over its seeds), per-class accuracy and most
-    confused pair, from the test predictions each run saved."""
-    best = max((m for m in models if m["kind"] == "cnn" and m["test_accuracy"]["mean"] is not None),
-               key=lambda m: m["test_accuracy"]["mean"])
-    preds = [np.load(runs_dir / r / "test_predictions.npy") for r in best["run_ids"]]
+    confused pair, from the test predictions each run saved. When every CNN run diverged there
+    is no best model: no figures, and `best_model` None says why."""
+    finite = [m for m in models if m["kind"] == "cnn" and m["test_accuracy"]["mean"] is not None]
+    if not finite:
+        return ([not_measured("confusion", "Confusion matrix of the best CNN", fig_dir),
+                 not_measured("misclassified", "Misclassified test images", fig_dir)],
+                {"best_model": None, "confusion": None, "per_class": [], "most_confused": None,
+                 "note": "every CNN run diverged: no model to show errors of"})
+    best = max(finite, key=lambda m: m["test_accuracy"]["mean"])
+    preds = [np.load(runs_dir / r / "test_predictions.npy") for r in finite_runs(best)]
     n = splits.num_classes
     matrix = np.zeros((n, n), dtype=np.int64)
     for p in preds:

@@ -222,6 +222,8 @@ def question_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference
 def error_paragraphs(visuals: dict[str, Any]) -> dict[str, str]:
     """What the best CNN gets wrong most often."""
     mc = visuals["most_confused"]
+    if mc is None:  # every CNN run diverged: no best model (the report says so in its place)
+        return {}
     return {"errors": f"The best CNN ({visuals['best_model']}) most often mistakes {mc['true']} for "
                       f"{mc['predicted']} ({mc['count']} test images over {mc['seeds']} seeds)."}
 
