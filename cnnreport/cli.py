@@ -122,11 +122,16 @@ def _estimate_full_profile_on_cpu(args: argparse.Namespace, study, ws) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     study = _study(args)
+    if args.dry_run and args.backend != "sagemaker":
+        raise UserError("--dry-run plans SageMaker training jobs: use it with --backend sagemaker")
     if args.backend == "sagemaker":
         from cnnreport.deploy.training_jobs import train_sagemaker
 
         counts = train_sagemaker(study, _workspace(args), args.region, args.role,
-                                 args.instance_type, args.max_parallel, args.bucket, echo=say)
+                                 args.instance_type, args.max_parallel, args.bucket, echo=say,
+                                 dry_run=args.dry_run)
+        if args.dry_run:
+            return 0
         _remember_study(args, study)
         say(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
             + (f", {counts['failed']} failed" if counts["failed"] else ""))
@@ -148,7 +153,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from cnnreport.deploy.endpoints import deploy, describe_plan, plan_deploy
 
     plan = plan_deploy(_study(args), _workspace(args), args.model, args.seed, args.region,
-                       args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run)
+                       args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run, say)
     say(describe_plan(plan))
     if not args.dry_run:
         deploy(plan, Path(args.runs_dir), say)
@@ -158,7 +163,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_undeploy(args: argparse.Namespace) -> int:
     from cnnreport.deploy.endpoints import undeploy
 
-    undeploy(args.endpoint, args.region, say)
+    undeploy(args.endpoint, args.region, say, Path(args.runs_dir))
     return 0
 
 
@@ -167,7 +172,8 @@ def cmd_endpoint_test(args: argparse.Namespace) -> int:
 
     t = endpoint_test(_study(args), _workspace(args), args.endpoint, args.local, args.n,
                       args.model, args.seed, args.region, say)
-    return 0 if t["agreement"] == 1.0 and t["same_model"] else 1  # 1: the endpoint disagrees
+    # 1: the endpoint disagrees with the local model, or answered a bad request otherwise than expected
+    return 0 if t["agreement"] == 1.0 and t["same_model"] and t["bad_requests_as_expected"] else 1
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -240,13 +246,14 @@ examples:
   cnnreport build                                         # the CIFAR-10 lab, full profile (GPU)
   cnnreport build --data-dir ~/data                       # offline: ~/data/cifar-10-python.tar.gz"""),
     "train": ("train the study's runs (finished runs are skipped)", """\
-Train the study's runs that are not stored yet, without rendering: here (GPU or CPU), or each
-(model, seed) as a SageMaker training job pulled back into runs/<study>/. Each run is written
-under a temporary name and renamed when complete, so an interrupted training loses only the
-runs in progress.""", """\
+Train the study's runs that are not stored yet, without rendering: here (GPU or CPU), or in at
+most --max-parallel SageMaker training jobs, each training its share of the runs and pulled back
+into runs/<study>/ (--dry-run: the jobs, the runs in each, instance, image and estimated cost).
+Each run is written under a temporary name and renamed when complete, so an interrupted training
+loses only the runs in progress.""", """\
 examples:
   cnnreport train --study fashion-mnist --profile quick
-  cnnreport train --backend sagemaker --max-parallel 8 --region eu-west-1"""),
+  cnnreport train --backend sagemaker --max-parallel 8 --region eu-west-1 --dry-run"""),
     "render": ("rebuild the report from runs/ without training", """\
 Rebuild reports/<study>/ from the stored runs alone (and the data set, for its figures); never
 trains, and fails with one line naming what is missing. Without --study it renders the study last
@@ -271,24 +278,26 @@ examples:
   cnnreport serve --port 8080
   curl -s localhost:8080/invocations -H 'Content-Type: image/png' --data-binary @shirt.png"""),
     "deploy": ("deploy a run's model to a SageMaker real-time endpoint", """\
-Export a run's model as a SavedModel, pack and upload it, and create a SageMaker real-time
-endpoint for it (needs the aws extra and credentials). --dry-run prints the plan, instance type
-and region and creates nothing.""", """\
+Export a run's model as a float32 SavedModel, pack and upload it, and create a SageMaker
+real-time endpoint for it under names of its own (needs the aws extra and credentials); a failed
+step deletes what was created. Recorded in runs/<study>/endpoint/deployments.json. --dry-run
+prints the plan, instance type, image and region and creates nothing.""", """\
 examples:
   cnnreport deploy --dry-run
   cnnreport deploy --study fashion-mnist --region eu-west-1 --role arn:aws:iam::123456789012:role/sm"""),
     "undeploy": ("delete a SageMaker endpoint, its config and model", """\
-Delete a SageMaker endpoint together with its endpoint configuration and model; parts already
-gone are reported, not errors.""", """\
+Delete a SageMaker endpoint together with its endpoint configuration and model, by the names
+`deploy` recorded under --runs-dir (else as AWS describes the endpoint); parts already gone are
+reported, not errors.""", """\
 example:
-  cnnreport undeploy --endpoint cnnreport-fashion-mnist-cnn-kernel-3x3-s1-0123abcd"""),
+  cnnreport undeploy --endpoint cnnreport-fashion-mnist-cnn-kernel-3x3-20261126-041133-a1b2"""),
     "endpoint-test": ("send real test images to an endpoint; write the transcript", """\
 Send real test-set images (one class after another) through boto3's invoke_endpoint, to the
 local endpoint (--local) or a SageMaker one, compare each answer with the local model, and write
 the transcript to runs/<study>/endpoint/ for the report. Exit 1 when the endpoint disagrees.""", """\
 examples:
   cnnreport endpoint-test --local --n 10
-  cnnreport endpoint-test --endpoint cnnreport-cifar10-cnn-kernel-3x3-s2-0123abcd"""),
+  cnnreport endpoint-test --endpoint cnnreport-cifar10-cnn-kernel-3x3-20261126-041133-a1b2"""),
     "bench": ("time the plan the naive way and the cnnreport way", """\
 Train the study's plan twice in separate processes, the naive way (model.fit, float32, batch 128,
 one model at a time) and the way build does, and print both times, accuracies and `speedup: …`.
@@ -359,9 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, "train")
     _study_options(p)
     p.add_argument("--backend", choices=("local", "sagemaker"), default="local",
-                   help="local: in this process (default); sagemaker: one training job per run")
+                   help="local: in this process (default); sagemaker: at most --max-parallel training jobs")
     _aws_options(p, instance_help="training instance type (default ml.m5.xlarge)")
-    p.add_argument("--max-parallel", type=int, default=4, help="SageMaker jobs at once (default 4)")
+    p.add_argument("--max-parallel", type=int, default=4,
+                   help="SageMaker training jobs the runs are split into, all at once (default 4)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="with --backend sagemaker: print the jobs, their runs, instance, image and cost; create nothing")
     p.set_defaults(handler=cmd_train)
 
     p = _subcommand(sub, "serve")
@@ -376,13 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     _reader_options(p)
     _model_options(p)
     _aws_options(p, instance_help="endpoint instance type (default ml.m5.large)")
-    p.add_argument("--endpoint-name", help="endpoint name (default cnnreport-<study>-<run-id>)")
+    p.add_argument("--endpoint-name", help="endpoint name (default cnnreport-<study>-<model>-<deployment id>)")
     p.add_argument("--dry-run", action="store_true", help="print the plan, instance type and region; create nothing")
     p.set_defaults(handler=cmd_deploy)
 
     p = _subcommand(sub, "undeploy")
     p.add_argument("--endpoint", required=True, help="endpoint name")
-    p.add_argument("--region", help="AWS region (default AWS_REGION or the AWS config)")
+    p.add_argument("--region", help="AWS region (default: as recorded by deploy, else AWS_REGION or the AWS config)")
+    p.add_argument("--runs-dir", default="runs", help="where deploy recorded it (default runs/)")
     p.set_defaults(handler=cmd_undeploy)
 
     p = _subcommand(sub, "endpoint-test")

@@ -1,21 +1,17 @@
-"""deploy / undeploy / training jobs against a moto server on 127.0.0.1 (no credentials, no network)."""
+"""deploy / undeploy against a moto server on 127.0.0.1 (no credentials, no network), and the
+AWS fixtures the other deployment tests import."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import tarfile
 
 import pytest
 
-from cnnreport.deploy import aws_session, endpoints, training_jobs
+from cnnreport.deploy import aws_session, endpoints
 from cnnreport.errors import UserError
-from cnnreport.pipeline import Workspace, full_plan
-from cnnreport.study.loading import load_study
 
-from helpers import TrainedStudy, study_toml, write_image_folder
+from helpers import TrainedStudy
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
@@ -33,6 +29,8 @@ def moto_url():
 
 @pytest.fixture
 def aws_env(moto_url, monkeypatch, tmp_path):
+    import boto3
+
     for k in list(os.environ):
         if k.startswith("AWS_") and k != "AWS_CA_BUNDLE":
             monkeypatch.delenv(k)
@@ -47,14 +45,15 @@ def aws_env(moto_url, monkeypatch, tmp_path):
     # The SDK checks the role with iam:SimulatePrincipalPolicy, which moto does not implement;
     # SAGEMAKER_VALIDATE_ROLE is the SDK's own switch for that check.
     monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
-    import boto3
-
+    requests.post(f"{moto_url}/moto-api/reset")  # each test starts from an empty account
     iam = boto3.client("iam")
-    if not any(r["Arn"] == ROLE for r in iam.list_roles()["Roles"]):
-        iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
+    iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
     return moto_url
+
+
+import requests  # noqa: E402  (moto's own dependency; used above to reset the server)
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +64,29 @@ def trained(trained_study: TrainedStudy, tmp_path_factory):
     return copy.study(), copy.study_file, copy.workspace()
 
 
-def _folder_study(tmp_path):
-    """The tiny study on a `folder` data set (12×12 RGB PNGs, 3 classes): the container's
-    training channel is that folder."""
-    folder = write_image_folder(tmp_path / "data")
-    path = tmp_path / "tiny.toml"
-    path.write_text(study_toml(name="tiny-endpoint", source="folder", train_subset=None, val_subset=None,
-                               test_subset=None, epochs=1, batch_size=16, levels="[1, 3]",
-                               data_extra=f'path = "{folder.as_posix()}"\nimage_size = [12, 12]\nval_fraction = 0.2\n'),
-                    encoding="utf-8")
-    return load_study(path), path
+def on_describe_endpoint(monkeypatch, statuses):
+    """Make describe_endpoint answer the given (status, reason) pairs first, as AWS would while an
+    endpoint is Creating or after it Failed; moto reports InService at once."""
+    import boto3
+
+    queue = list(statuses)
+    real_session = aws_session.session
+
+    def patched(region):
+        sess = real_session(region)
+
+        def hook(parsed, **_):
+            if queue and "EndpointStatus" in parsed:
+                status, reason = queue.pop(0)
+                parsed["EndpointStatus"] = status
+                if reason:
+                    parsed["FailureReason"] = reason
+
+        sess.events.register("after-call.sagemaker.DescribeEndpoint", hook)
+        return sess
+
+    monkeypatch.setattr(endpoints, "session", patched)
+    return boto3
 
 
 def test_dry_run_prints_plan_and_creates_nothing(aws_env, trained, capsys):
@@ -87,35 +99,113 @@ def test_dry_run_prints_plan_and_creates_nothing(aws_env, trained, capsys):
                "--region", "eu-west-1", "--instance-type", "ml.c5.large"])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "ml.c5.large" in out and "eu-west-1" in out and "tensorflow-inference:2." in out
-    assert "saved" in out.lower() and "cnn-kernel-3x3" in out
+    assert "ml.c5.large" in out and "eu-west-1" in out and "tensorflow-inference:2.20" in out
+    assert "float32 SavedModel" in out and "cnn-kernel-3x3" in out
+    assert "no tensorflow-inference image is as new as the exporting TensorFlow" in out
     assert boto3.client("sagemaker").list_endpoints()["Endpoints"] == []
 
 
-def test_deploy_then_undeploy(aws_env, trained):
+def test_deploy_records_unique_names_waits_with_progress_then_undeploy_by_record(aws_env, trained, monkeypatch):
     import boto3
 
     study, _, ws = trained
-    plan = endpoints.plan_deploy(study, ws, region="us-east-1")
-    note = endpoints.deploy(plan, ws.runs_root, echo=lambda m: None, waiter_delay_s=1, waiter_max_attempts=5)
+    on_describe_endpoint(monkeypatch, [("Creating", None), ("Creating", None)])
+    said = []
+    first = endpoints.plan_deploy(study, ws, region="us-east-1")
+    note = endpoints.deploy(first, ws.runs_root, echo=said.append, poll_s=0.01)
+    second = endpoints.plan_deploy(study, ws, region="us-east-1")
+    endpoints.deploy(second, ws.runs_root, echo=lambda m: None, poll_s=0.01)
     sm, s3 = boto3.client("sagemaker"), boto3.client("s3")
-    ep = sm.describe_endpoint(EndpointName=plan.endpoint_name)
-    assert ep["EndpointStatus"] == "InService" == note["status"]
-    model = sm.describe_model(ModelName=plan.model_name)
-    assert model["PrimaryContainer"]["ModelDataUrl"] == plan.s3_uri
-    assert model["ExecutionRoleArn"] == ROLE and "tensorflow-inference" in model["PrimaryContainer"]["Image"]
-    bucket, key = plan.s3_uri[5:].split("/", 1)
-    uploaded = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    assert uploaded == open(plan.tarball, "rb").read()  # the very artifact serve and the tests use
-    cfg = sm.describe_endpoint_config(EndpointConfigName=plan.config_name)
-    assert cfg["ProductionVariants"][0]["InstanceType"] == "ml.m5.large"
-    assert (ws.runs_root / study.name / "endpoint" / f"deployment-{plan.endpoint_name}.json").is_file()
 
-    deleted = endpoints.undeploy(plan.endpoint_name, echo=lambda m: None)
-    assert len(deleted) == 3
+    assert note["status"] == "InService"
+    assert sum("Creating after 0 min" in s for s in said) == 2  # a line per poll while waiting
+    assert first.deployment_id != second.deployment_id
+    assert {first.model_name, first.endpoint_name} & {second.model_name, second.endpoint_name} == set()
+    assert len(first.endpoint_name) <= 63 and endpoints.NAME_RE.match(first.endpoint_name)
+    model = sm.describe_model(ModelName=first.model_name)
+    assert model["PrimaryContainer"]["ModelDataUrl"] == first.s3_uri
+    assert model["ExecutionRoleArn"] == ROLE and "tensorflow-inference:2.20" in model["PrimaryContainer"]["Image"]
+    bucket, key = first.s3_uri[5:].split("/", 1)
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == open(first.tarball, "rb").read()
+    assert first.s3_uri == second.s3_uri  # the same package: one object, named by its content
+    assert sm.describe_endpoint_config(EndpointConfigName=first.config_name)["ProductionVariants"][0][
+        "InstanceType"] == "ml.m5.large"
+    recorded = endpoints.read_deployments(endpoints.deployments_path(ws.runs_root, study.name))
+    assert [r["deployment_id"] for r in recorded] == [first.deployment_id, second.deployment_id]
+    assert {r["status"] for r in recorded} == {"InService"}
+
+    deleted = endpoints.undeploy(first.endpoint_name, echo=lambda m: None, runs_root=ws.runs_root)
+    assert deleted == [f"endpoint {first.endpoint_name}", f"endpoint config {first.config_name}",
+                       f"model {first.model_name}"]
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [second.endpoint_name]
+    after = {r["deployment_id"]: r["status"] for r in
+             endpoints.read_deployments(endpoints.deployments_path(ws.runs_root, study.name))}
+    assert after == {first.deployment_id: "deleted", second.deployment_id: "InService"}
+    assert endpoints.undeploy(first.endpoint_name, echo=lambda m: None, runs_root=ws.runs_root) == []  # gone: not an error
+
+
+def test_a_failed_endpoint_reports_its_failure_reason_and_is_rolled_back(aws_env, trained, monkeypatch):
+    import boto3
+
+    study, _, ws = trained
+    on_describe_endpoint(monkeypatch, [("Creating", None),
+                                       ("Failed", "The primary container for production variant AllTraffic "
+                                                  "did not pass the ping health check.")])
+    plan = endpoints.plan_deploy(study, ws, region="us-east-1")
+    with pytest.raises(UserError) as err:
+        endpoints.deploy(plan, ws.runs_root, echo=lambda m: None, poll_s=0.01)
+    message = str(err.value)
+    assert "is Failed: The primary container for production variant AllTraffic did not pass" in message
+    assert f"deleted again: endpoint {plan.endpoint_name}, endpoint config {plan.config_name}, " \
+           f"model {plan.model_name}" in message
+    sm = boto3.client("sagemaker")
     assert sm.list_endpoints()["Endpoints"] == [] and sm.list_models()["Models"] == []
     assert sm.list_endpoint_configs()["EndpointConfigs"] == []
-    assert endpoints.undeploy(plan.endpoint_name, echo=lambda m: None) == []  # already gone: not an error
+    row = endpoints.read_deployments(endpoints.deployments_path(ws.runs_root, study.name))[-1]
+    assert row["status"] == "failed" and "ping health check" in row["failure"] and row["left"] == []
+
+
+def test_a_failed_create_step_rolls_back_what_came_before_and_a_retry_succeeds(aws_env, trained, monkeypatch):
+    """CreateEndpoint refused (moto accepts a taken name, so the refusal AWS gives is injected):
+    the model and config this deployment made are deleted, the package it uploaded too; a retry
+    under new names goes through (before: "Cannot create already existing model" on every
+    retry, nothing deleted)."""
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    study, _, ws = trained
+    sm = boto3.client("sagemaker")
+    real_session = aws_session.session
+    refusals = [1]
+
+    def refusing(region):
+        sess = real_session(region)
+
+        def refuse(**_):
+            if refusals:
+                refusals.pop()
+                error = {"Error": {"Code": "ValidationException", "Message": 'Cannot create already existing '
+                                   'endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/taken".'},
+                         "ResponseMetadata": {"HTTPStatusCode": 400}}
+                return AWSResponse("https://sagemaker", 400, {}, None), error
+            return None
+
+        sess.events.register("before-call.sagemaker.CreateEndpoint", refuse)
+        return sess
+
+    monkeypatch.setattr(endpoints, "session", refusing)
+    plan = endpoints.plan_deploy(study, ws, region="us-east-1", endpoint_name="taken")
+    with pytest.raises(UserError, match=r"creating endpoint taken: ValidationException: Cannot create already "
+                                        r"existing endpoint .*deleted again: endpoint config"):
+        endpoints.deploy(plan, ws.runs_root, echo=lambda m: None, poll_s=0.01)
+    assert sm.list_models()["Models"] == [] and sm.list_endpoint_configs()["EndpointConfigs"] == []
+    bucket, key = plan.s3_uri[5:].split("/", 1)
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=key)
+    row = endpoints.read_deployments(endpoints.deployments_path(ws.runs_root, study.name))[-1]
+    assert row["status"] == "failed" and row["rolled_back"][-1] == plan.s3_uri
+    retry = endpoints.plan_deploy(study, ws, region="us-east-1", endpoint_name="taken")
+    assert endpoints.deploy(retry, ws.runs_root, echo=lambda m: None, poll_s=0.01)["status"] == "InService"
+    assert retry.model_name != plan.model_name
 
 
 def test_clear_errors_for_missing_role_region_credentials(aws_env, trained, monkeypatch):
@@ -127,6 +217,8 @@ def test_clear_errors_for_missing_role_region_credentials(aws_env, trained, monk
         endpoints.plan_deploy(study, ws)
     with pytest.raises(UserError, match="expected an IAM role ARN"):
         endpoints.plan_deploy(study, ws, role="admin")
+    with pytest.raises(UserError, match="--endpoint-name 'bad_name'"):
+        endpoints.plan_deploy(study, ws, role=ROLE, endpoint_name="bad_name")
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(UserError, match="no AWS region"):
@@ -136,61 +228,4 @@ def test_clear_errors_for_missing_role_region_credentials(aws_env, trained, monk
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     with pytest.raises(UserError, match="no AWS credentials"):
         endpoints.plan_deploy(study, ws, role=ROLE)
-    assert main(["undeploy", "--endpoint", "x"]) == 2  # one line, exit 2, no traceback
-
-
-def _fake_container(study, spec, tmp_path):
-    """Run the staged entry script (sagemaker/train.py) as the container would; tar SM_MODEL_DIR."""
-    source = training_jobs.stage_source(tmp_path / "source")
-    model_dir = tmp_path / "opt-ml-model"
-    model_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update({"SM_MODEL_DIR": str(model_dir), "SM_CHANNEL_TRAINING": str(study.data.path),
-                "SM_HPS": json.dumps(training_jobs.hyperparameters(study, spec)), "TF_CPP_MIN_LOG_LEVEL": "3"})
-    proc = subprocess.run([sys.executable, training_jobs.ENTRY_SCRIPT], cwd=source, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    archive = tmp_path / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for p in model_dir.iterdir():
-            tar.add(p, arcname=p.name)
-    return model_dir, archive
-
-
-def test_train_script_in_a_faked_container_then_jobs_pulled_back(aws_env, tmp_path, monkeypatch):
-    """sagemaker/train.py writes the run record and a SavedModel; train --backend sagemaker creates
-    the jobs with ModelTrainer and pulls each job's artifact back into runs/ like a local run."""
-    import boto3
-
-    study, _ = _folder_study(tmp_path)
-    ws = Workspace(runs_root=tmp_path / "runs")
-    plan = full_plan(study)
-    spec = next(s for s in plan if s.model.role == "reference" and s.seed == 0)
-    model_dir, archive = _fake_container(study, spec, tmp_path / "job")
-    assert (model_dir / "runs" / spec.run_id / "run.json").is_file()
-    assert (model_dir / "cnn-kernel-3x3" / "1" / "saved_model.pb").is_file()
-
-    # Every other run counts as done (a run.json marks a run complete), so exactly one job is created.
-    for other in plan:
-        if other.run_id != spec.run_id:
-            (ws.runs_root / study.name / other.run_id).mkdir(parents=True)
-            (ws.runs_root / study.name / other.run_id / "run.json").write_text("{}")
-    real_wait = training_jobs._wait_job
-
-    def wait_and_play_container(sm, job, poll_s):
-        uri = real_wait(sm, job, poll_s)  # moto reports the job Completed at once
-        bucket, key = uri[5:].split("/", 1)
-        boto3.client("s3").upload_file(str(archive), bucket, key)  # what the container would upload
-        return uri
-
-    monkeypatch.setattr(training_jobs, "_wait_job", wait_and_play_container)
-    counts = training_jobs.train_sagemaker(study, ws, poll_s=0.1, echo=lambda m: None)
-    assert counts == {"trained": 1, "skipped": len(plan) - 1, "failed": 0}
-    jobs = boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
-    assert len(jobs) == 1
-    desc = boto3.client("sagemaker").describe_training_job(TrainingJobName=jobs[0]["TrainingJobName"])
-    assert desc["HyperParameters"]["run_id"].strip('"') == spec.run_id
-    assert desc["RoleArn"] == ROLE and "tensorflow-training" in desc["AlgorithmSpecification"]["TrainingImage"]
-    pulled = json.loads((ws.runs_root / study.name / spec.run_id / "run.json").read_text())
-    assert pulled["run_id"] == spec.run_id
-    assert (ws.runs_root / study.name / spec.run_id / "model.keras").is_file()
+    assert main(["undeploy", "--endpoint", "x", "--runs-dir", str(ws.runs_root)]) == 2  # one line, exit 2

@@ -16,8 +16,7 @@ from cnnreport.errors import UserError
 ROLE_ENV = "SAGEMAKER_ROLE_ARN"
 ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 S3_PREFIX = "cnnreport"
-# TensorFlow Serving must be able to read what the local TensorFlow wrote; newest image ≤ local.
-FALLBACK_TF = "2.20"
+FALLBACK_TF = "2.20"  # without TensorFlow here (nothing exported here either): the newest image
 
 
 # ------------------------------------------------------------------------- session and checks
@@ -82,28 +81,33 @@ def _aws_errors() -> tuple[type, ...]:
 
 
 def tf_version(scope: str = "inference") -> str:
-    """Newest TensorFlow container version the SDK knows that is not newer than ours."""
+    """The TensorFlow version of the image to use. Inference: the serving rule (tf_compat: the
+    oldest image at least as new as the exporting TensorFlow, else the newest). Training: the
+    newest training image not newer than the TensorFlow here, so runs train as they would here."""
     try:
         import tensorflow as tf
 
-        local = tuple(int(p) for p in tf.__version__.split(".")[:2])
+        local = tf.__version__
     except ImportError:
         return FALLBACK_TF
+    from cnnreport.deploy import tf_compat
+
+    if scope == "inference":
+        return tf_compat.serving_version(local)[0]
     import sagemaker.core.image_uris as iu  # noqa: F401  (the config ships with the SDK)
 
     config = json.loads((Path(iu.__file__).parent / "image_uri_config" / "tensorflow.json").read_text())
-    versions = [tuple(int(p) for p in v.split(".")[:2]) for v in config[scope]["versions"]]
-    fitting = [v for v in versions if v <= local]
-    best = max(fitting) if fitting else min(versions)
-    return f"{best[0]}.{best[1]}"
+    versions = sorted({tf_compat.minor(v) for v in config[scope]["versions"]}, key=tf_compat._key)
+    fitting = [v for v in versions if tf_compat._key(v) <= tf_compat._key(local)]
+    return fitting[-1] if fitting else versions[0]
 
 
-def image_uri(region: str, instance_type: str, scope: str = "inference") -> str:
+def image_uri(region: str, instance_type: str, scope: str = "inference", version: str | None = None) -> str:
     try:
         from sagemaker.core import image_uris
     except ImportError:
         raise UserError("AWS commands need the aws extra: pip install 'cnnreport[aws]'") from None
-    version = tf_version(scope)
+    version = version or tf_version(scope)
     try:
         return image_uris.retrieve("tensorflow", region, version=version, instance_type=instance_type,
                                    image_scope=scope, py_version="py312" if scope == "training" else None)

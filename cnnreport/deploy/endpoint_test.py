@@ -24,6 +24,7 @@ from cnnreport.deploy.artifact import (
     selection_note,
     study_records,
 )
+from cnnreport.deploy.endpoints import find_deployment
 from cnnreport.deploy.server import running, start_server
 from cnnreport.errors import UserError
 from cnnreport.files import write_json, write_text
@@ -264,12 +265,11 @@ def _transcript(study: Any, ws: Any, record: dict[str, Any], seed_given: bool, w
 def _deployed_record(study: Any, ws: Any, endpoint: str, model: str | None, seed: int | None) -> dict[str, Any]:
     """The run behind an AWS endpoint: as `deploy` recorded it, else the default choice."""
     records = study_records(study, ws)
-    note = endpoint_dir(ws.runs_root, study.name) / f"deployment-{endpoint}.json"
-    if note.is_file() and model is None and seed is None:
-        run_id = json.loads(note.read_text(encoding="utf-8"))["run_id"]
-        found = [r for r in records if r["run_id"] == run_id]
-        if found:
-            return found[0]
+    found = find_deployment(ws.runs_root, endpoint)
+    if found and model is None and seed is None:
+        run = [r for r in records if r["run_id"] == found[1]["run_id"]]
+        if run:
+            return run[0]
     return choose_run(records, model, seed)
 
 
