@@ -19,9 +19,24 @@ report: setup
 	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_REPORT)"
 	$(VENV)/bin/cnnreport build --study $(STUDY) --profile $(PROFILE)
 
-test: setup
+test: setup html-validate
 	@$(MAKE) --no-print-directory debs DEBS="$(DEBS_TEST)"
 	$(PY) -m pytest -q
+
+# html-validate (npm) checks report.html against html-validate:recommended in the tests
+# (tests/test_report_accessibility.py). Installed once into .venv/node where node and npm exist:
+# 10.x needs node >= 20.19, 9.x runs on node 18; without node the test says it is skipped.
+HTMLVALIDATE_STAMP := $(VENV)/node/.installed-stamp
+.PHONY: html-validate
+html-validate: | $(PY)
+	@if [ -f $(HTMLVALIDATE_STAMP) ]; then exit 0; fi; \
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+		echo "note: node/npm not found: the html-validate check of report.html will be skipped"; exit 0; fi; \
+	major=$$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); \
+		console.log(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19) ? 10 : 9)'); \
+	mkdir -p $(VENV)/node && npm install --silent --no-audit --no-fund --prefix $(VENV)/node "html-validate@$$major" \
+		&& touch $(HTMLVALIDATE_STAMP) \
+		|| echo "note: could not install html-validate from npm: its check of report.html will be skipped"
 
 setup: $(STAMP)
 

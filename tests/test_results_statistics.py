@@ -69,18 +69,86 @@ def _model(name, role, values):
             "per_seed": [{"seed": s, "test_accuracy": v} for s, v in enumerate(values)]}
 
 
-def test_family_is_holm_adjusted_and_sentences_do_not_overclaim():
+def test_holm_runs_within_each_family_and_sentences_do_not_overclaim():
     models = [_model("mlp", "baseline", [0.80, 0.81, 0.79]),
               _model("cnn · kernel 3×3", "reference", [0.90, 0.91, 0.905]),
-              _model("cnn · kernel 5×5", "variant", [0.901, 0.912, 0.903])]
+              _model("cnn · kernel 5×5", "variant", [0.895, 0.920, 0.900]),
+              _model("cnn · kernel 7×7", "variant", [0.910, 0.900, 0.915])]
     comps = build_comparisons(models)
-    raw = [c["p"] for c in comps]
-    assert [c["p_holm"] for c in comps] == pytest.approx(stats.holm(raw))
-    big, tie = comps
-    assert big["significant"] and "significantly higher" in big["sentence"]
-    assert not tie["significant"] and "not a significant difference" in tie["sentence"]
-    assert "higher" not in tie["sentence"] and "lower" not in tie["sentence"]
-    assert "(paired t, Holm-adjusted)" in tie["sentence"]
+    primary, *experiment = comps
+    assert primary["family"] == "primary" and primary["family_size"] == 1
+    assert primary["p_holm"] == pytest.approx(primary["p"])  # alone: no correction
+    assert [c["family"] for c in experiment] == ["experiment", "experiment"]
+    assert [c["p_holm"] for c in experiment] == pytest.approx(stats.holm([c["p"] for c in experiment]))
+    assert primary["significant"] and primary["verdict"] == "higher" and "scores higher" in primary["sentence"]
+    for c in experiment:
+        assert not c["significant"] and c["verdict_text"] == "no significant difference at 3 seeds"
+        assert "higher" not in c["sentence"] and "lower" not in c["sentence"]
+        assert "tie" not in c["sentence"] and "(paired t)" in c["sentence"]
+        assert "Holm-adjusted p" in c["sentence"] and "(Holm, 2 comparisons)" in c["sentence"]
+
+
+def test_holm_levels_agree_with_the_adjusted_p_values():
+    # sorted 0.005, 0.01, 0.03, 0.04 at α = 0.05: 0.005 < 0.05/4 and 0.01 < 0.05/3 are rejected;
+    # 0.03 ≥ 0.05/2 stops the procedure, so 0.03 and 0.04 keep that step's level 0.025.
+    p = [0.01, 0.04, 0.03, 0.005]
+    levels = stats.holm_levels(p)
+    assert levels == pytest.approx([0.05 / 3, 0.025, 0.025, 0.05 / 4])
+    for raw, adj, level in zip(p, stats.holm(p), levels):
+        assert (raw < level) == (adj < 0.05)
+    assert stats.holm_levels([0.2, None]) == [pytest.approx(0.05), None]
+    # Both rejected: 0.02 < 0.05 / 2, then 0.024 < 0.05 / 1.
+    assert stats.holm_levels([0.02, 0.024]) == pytest.approx([0.025, 0.05])
+    # A step-down stop: 0.03 ≥ 0.05 / 2 fails, so 0.04 is not tested at 0.05 (where it would
+    # pass) but keeps the failed step's 0.025, as its Holm-adjusted p 0.06 says.
+    assert stats.holm_levels([0.04, 0.03]) == pytest.approx([0.025, 0.025])
+    assert stats.holm([0.04, 0.03]) == pytest.approx([0.06, 0.06])
+
+
+def test_interval_is_scipy_t_interval_and_excludes_zero_exactly_when_p_is_below_its_level():
+    d = np.asarray(A) - np.asarray(B)
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    for level in (0.05, 0.01, 0.001, 0.0005):
+        low, high = stats.interval(d.mean(), se, len(d) - 1, 1 - level)
+        ref = sps.ttest_rel(A, B).confidence_interval(1 - level)
+        assert (low, high) == pytest.approx((ref.low, ref.high))
+        assert (low > 0 or high < 0) == (sps.ttest_rel(A, B).pvalue < level)
+
+
+def test_tost_matches_two_one_sided_scipy_tests_and_its_interval():
+    d = np.asarray(A) - np.asarray(B)
+    m = 0.01
+    p = stats.tost(A, B, m, paired_runs=True)
+    lower = sps.ttest_1samp(d, -m, alternative="greater").pvalue
+    upper = sps.ttest_1samp(d, m, alternative="less").pvalue
+    assert p == pytest.approx(max(lower, upper))
+    # TOST at α ⇔ the 1 − 2α interval inside (−m, m).
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    for alpha in (0.05, 0.01):
+        low, high = stats.interval(d.mean(), se, len(d) - 1, 1 - 2 * alpha)
+        assert (p < alpha) == (-m < low and high < m)
+    welch_p = stats.tost(A, B, 0.02, paired_runs=False)
+    x, y = np.asarray(A), np.asarray(B)
+    ref = max(sps.ttest_ind(x + 0.02, y, equal_var=False, alternative="greater").pvalue,
+              sps.ttest_ind(x - 0.02, y, equal_var=False, alternative="less").pvalue)
+    assert welch_p == pytest.approx(ref)
+    assert stats.tost([0.5, 0.5], [0.4, 0.4], 0.01, paired_runs=True) is None  # no spread
+
+
+def test_equivalence_is_claimed_only_when_tost_shows_it():
+    ref = [0.900, 0.910, 0.905, 0.902, 0.908]
+    near = [v + 0.0005 * (-1) ** i for i, v in enumerate(ref)]  # within ±0.05 pts, seed by seed
+    models = [_model("cnn · kernel 3×3", "reference", ref), _model("cnn · kernel 5×5", "variant", near),
+              _model("cnn · kernel 7×7", "variant", [0.890, 0.915, 0.897, 0.912, 0.899])]
+    close, noisy = build_comparisons(models, margin=0.01)
+    assert close["verdict"] == "equivalent" and close["verdict_text"] == "equivalent within ±1.0 pts"
+    assert -0.01 < close["verdict_ci_low"] and close["verdict_ci_high"] < 0.01
+    assert close["verdict_interval"] == "equivalence (TOST)" and "equivalent within ±1.0 pts" in close["sentence"]
+    assert noisy["verdict"] == "no significant difference" and noisy["equivalence"]["equivalent"] is False
+    assert "not shown equivalent within ±1.0 pts" in noisy["sentence"]
+    # The same data with a margin too narrow for 5 seeds: no equivalence claimed.
+    close_narrow, _ = build_comparisons(models, margin=0.0001)
+    assert close_narrow["verdict"] == "no significant difference"
 
 
 def test_single_seed_sentence_says_not_enough_seeds_and_no_p():

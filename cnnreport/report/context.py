@@ -12,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cnnreport import __version__
+import numpy as np
+
+from cnnreport import __version__, resources
 from cnnreport.data.eda import describe
 from cnnreport.data.splits import Splits
 from cnnreport.report import cache as memo
@@ -24,7 +26,9 @@ from cnnreport.results.baseline import baseline_facts
 from cnnreport.results.checklist import build_checklist
 from cnnreport.results.findings import build_comparisons, results_rows
 from cnnreport.results.summaries import records_by_model, summarize_models
+from cnnreport.results.testset import primary_mcnemar, spread
 from cnnreport.results.verification import verify_study
+from cnnreport.study.loading import load_study
 from cnnreport.study.models import study_models
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import DECISIONS
@@ -32,8 +36,9 @@ from cnnreport.study.variants import level_label, reference_level
 
 # Bump when a report.json key changes meaning. 2: `checklist` holds the lab's validation
 # questions (judged as the rubric judges them); `experiment.verification[]` records each CNN's
-# built-layer signature and run settings.
-REPORT_FORMAT = 2
+# built-layer signature and run settings. 3: `comparisons[].p_holm` is Holm within the
+# comparison's `family` (the primary comparison alone), with the verdict and its interval.
+REPORT_FORMAT = 3
 
 
 def stamp() -> dict[str, Any]:
@@ -51,7 +56,7 @@ def build_report(*, study: Study, splits: Splits, records: list[dict[str, Any]],
     fig_dir = report_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = memo.cache_dir(report_dir)
-    models = summarize_models(study_models(study), records)
+    models = summarize_models(study_models(study), records, test_images=len(splits.y_test))
     dataset = describe(splits)
     chance = 1.0 / splits.num_classes
     baseline = next(m for m in models if m["role"] == "baseline")
@@ -66,7 +71,8 @@ def build_report(*, study: Study, splits: Splits, records: list[dict[str, Any]],
     figures += probe_figs + feature_figs + error_figs
     visuals.update({"feature_map_figures": feature_fig_ids, "feature_map_image": evidence.FEATURE_MAP_IMAGE})
     facts = baseline_facts(baseline, reference, chance, list(splits.input_shape))
-    comparisons = build_comparisons(models)
+    comparisons = build_comparisons(models, margin=study.experiment.equivalence_margin / 100)
+    test_set = test_set_section(models, comparisons, splits, runs_dir)
 
     report = {
         **stamp(),
@@ -76,13 +82,15 @@ def build_report(*, study: Study, splits: Splits, records: list[dict[str, Any]],
         "experiment": experiment_section(study, models, comparisons, splits, cache_dir),
         "headline": headline(models, splits.num_classes),
         "comparisons": comparisons,
+        "test_set": test_set,
         "checklist": [],
         "probes": probes,
         "visuals": visuals,
         "baseline_facts": facts,
-        "generated": {**evidence.NOT_MEASURED_TEXT, **prose.generate(
-            study=study, eda=dataset, baseline=baseline, reference=reference, models=models, facts=facts,
-            probes=probes, visuals=visuals, chance=chance)},
+        "generated": {**evidence.NOT_MEASURED_TEXT, **prose.generate(study=study, eda=dataset, baseline=baseline, reference=reference,
+                                    models=models, facts=facts, probes=probes, visuals=visuals,
+                                    chance=chance, comparisons=comparisons, test_set=test_set,
+                                    profiles=profile_note(study, dataset))},
         "text_origin": prose.text_origin(study),
         "figures": [style.with_print_width(f, report_dir, style.DPI) for f in figures],
         "text": {"dataset": study.text.dataset, "preprocessing": study.text.preprocessing,
@@ -105,6 +113,55 @@ def study_section(study: Study) -> dict[str, Any]:
             "profile": study.profile, "hash": study.digest(), "file": _shown_path(Path(study.source)),
             "training": study.training.model_dump(mode="json"),
             "data": study.data.model_dump(mode="json"), "seeds": list(study.seeds)}
+
+
+def profile_note(study: Study, dataset: dict[str, Any]) -> dict[str, Any] | None:
+    """For a quick-profile report: what this run left out and what the full profile adds (its
+    training subset, epochs and seeds), read from the same study file's full profile."""
+    if study.profile != "quick" or not Path(study.source).is_file():
+        return None
+    full = load_study(study.source, profile="full")
+
+    def settings(s: Study) -> dict[str, Any]:
+        return {"train_subset": s.data.train_subset, "val_subset": s.data.val_subset,
+                "test_subset": s.data.test_subset, "epochs": s.training.epochs, "seeds": len(s.seeds)}
+
+    return {"quick": {**settings(study), "train_images": dataset["sizes"]["train"]}, "full": settings(full),
+            "command": f"cnnreport build --study {_study_argument(study)} --profile full"}
+
+
+def _study_argument(study: Study) -> str:
+    """How to name the study on the command line: its built-in name, else its file."""
+    builtin = resources.study(study.name)
+    if builtin is not None and Path(str(builtin)).resolve() == Path(study.source).resolve():
+        return study.name
+    return _shown_path(Path(study.source))
+
+
+def test_set_section(models: list[dict[str, Any]], comparisons: list[dict[str, Any]], splits: Splits,
+                     runs_dir: Path) -> dict[str, Any]:
+    """report.json `test_set`: per model, the seed-to-seed and test-image spread; for the primary
+    comparison, McNemar's exact test per seed on the saved test predictions (also added to that
+    comparison as `mcnemar`)."""
+    n = int(len(splits.y_test))
+    out: dict[str, Any] = {"n_images": n, "models": {m["name"]: spread(m, n) for m in models}, "mcnemar": []}
+    primary = next((c for c in comparisons if c["family"] == "primary"), None)
+    by_name = {m["name"]: m for m in models}
+    if primary is not None:
+        a, b = by_name[primary["a"]], by_name[primary["b"]]
+        correct = [_correct_by_seed(m, splits.y_test, runs_dir) for m in (a, b)]
+        out["mcnemar"] = primary["mcnemar"] = primary_mcnemar(sorted(set(a["seeds"]) & set(b["seeds"])), *correct)
+    return out
+
+
+def _correct_by_seed(model: dict[str, Any], labels: Any, runs_dir: Path) -> dict[int, Any]:
+    """Per seed, which test images the run classified correctly (its saved predictions)."""
+    out = {}
+    for seed, run_id in zip(model["seeds"], model["run_ids"]):
+        path = runs_dir / run_id / "test_predictions.npy"
+        if seed not in model["diverged_seeds"] and path.is_file():
+            out[seed] = np.load(path) == labels
+    return out
 
 
 def _shown_path(path: Path) -> str:

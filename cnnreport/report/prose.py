@@ -1,7 +1,9 @@
 """Paragraphs generated from the study's numbers, and which text is the author's.
 
 Every sentence here states a number computed elsewhere; nothing is asserted that the numbers do
-not show (a comparison that goes the "wrong" way is reported as it went). The author's text in
+not show (a comparison that goes the "wrong" way is reported as it went). Words follow sign and
+size: a negative gap is "0.1 pts below", never "exceeds by −0.1"; "beats" only where the primary
+comparison's test says so (results/findings.py). The author's text in
 the study file ([text]) is shown beside or instead of these, and report.json's `text_origin` says
 which is which.
 """
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnreport.formatting import fmt_int, fmt_pct, fmt_pm_pct, fmt_pts, fmt_tiny
+from cnnreport.formatting import fmt_int, fmt_p, fmt_pct, fmt_pm_pct, fmt_pts, fmt_tiny, pts_value
+from cnnreport.results.findings import confidence_label, seeds_phrase
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import DECISIONS
 
@@ -29,12 +32,23 @@ def text_origin(study: Study) -> dict[str, str]:
 
 def generate(*, study: Study, eda: dict[str, Any], baseline: dict[str, Any], reference: dict[str, Any],
              models: list[dict[str, Any]], facts: dict[str, Any], probes: dict[str, Any],
-             visuals: dict[str, Any], chance: float) -> dict[str, str]:
+             visuals: dict[str, Any], chance: float, comparisons: list[dict[str, Any]] | None = None,
+             test_set: dict[str, Any] | None = None, profiles: dict[str, Any] | None = None) -> dict[str, str]:
     """Every generated paragraph, by key (report.json `generated`)."""
+    primary = next((c for c in comparisons or [] if c.get("family") == "primary"), None)
     return {**eda_paragraphs(eda, chance), **baseline_paragraphs(facts),
             **probe_paragraphs(eda, baseline, reference, probes),
-            **question_paragraphs(eda, baseline, reference, probes),
-            **error_paragraphs(visuals)}
+            **question_paragraphs(eda, baseline, reference, probes, primary),
+            **error_paragraphs(visuals), **test_set_paragraphs(baseline, reference, test_set),
+            **profile_paragraphs(profiles)}
+
+
+def by_points(x: float, more: str, less: str, same: str) -> str:
+    """A signed difference of fractions in words chosen by its sign: '2.2 pts above',
+    '0.1 pts below', or `same` when it prints as zero."""
+    if round(100 * x, 2) == 0:
+        return same
+    return f"{pts_value(abs(x), False)} pts {more if x > 0 else less}"
 
 
 def eda_paragraphs(eda: dict[str, Any], chance: float) -> dict[str, str]:
@@ -51,10 +65,12 @@ def eda_paragraphs(eda: dict[str, Any], chance: float) -> dict[str, str]:
             f"{bal['advice']}. Chance accuracy is {fmt_pct(chance)}.")
     if corr:
         far = max(corr, key=int)
+        near = corr.get("1", float("nan"))
+        strength = "strongly" if near >= 0.7 else "moderately" if near >= 0.4 else "only weakly"
         out["why_convolution"] = (
             f"Why this data set suits convolution: the images are a regular {h}×{w} grid of "
-            f"{c} channel{'s' if c != 1 else ''}, and neighbouring pixels are strongly related — the "
-            f"correlation between horizontally adjacent pixels is {corr.get('1', float('nan')):.2f}, "
+            f"{c} channel{'s' if c != 1 else ''}, and neighbouring pixels are {strength} related — the "
+            f"correlation between horizontally adjacent pixels is {near:.2f}, "
             f"falling to {corr[far]:.2f} at {far} pixels apart. Local patterns (edges, textures, "
             "parts) therefore carry the information, and the same pattern can appear anywhere in the "
             "frame: exactly the two assumptions a convolution makes, local receptive fields and one "
@@ -78,8 +94,13 @@ def baseline_paragraphs(facts: dict[str, Any]) -> dict[str, str]:
     gap = facts["generalisation_gap"]
     parts = []
     if gap.get("mean") is not None:
-        parts.append(f"its final training accuracy exceeds validation accuracy by "
-                     f"{fmt_pts(gap['mean'])} (mean over seeds), the generalisation gap")
+        if gap["mean"] > 0:
+            parts.append(f"its final training accuracy exceeds its validation accuracy by "
+                         f"{pts_value(gap['mean'], False)} pts (mean over seeds), the generalisation gap")
+        else:
+            parts.append(f"its final training accuracy is {by_points(gap['mean'], 'above', 'below', 'equal to')} "
+                         f"its validation accuracy (mean over seeds): no generalisation gap at this budget, "
+                         f"so these runs show no memorising of the training images")
     if facts["plateau_epoch"]:
         parts.append(f"validation accuracy is within 0.5 pts of its best by epoch "
                      f"{facts['plateau_epoch']} of {facts['epochs']}")
@@ -111,15 +132,17 @@ def probe_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference: d
     if b_name in tm and r_name in tm:
         b0, bk = tm[b_name]["per_shift"][0], tm[b_name]["per_shift"][-1]
         r0, rk = tm[r_name]["per_shift"][0], tm[r_name]["per_shift"][-1]
+        b_drop, r_drop = tm[b_name]["drop"]["mean"], tm[r_name]["drop"]["mean"]
         out["translation"] = (
-            f"Shifting the test images by {k} pixels (of {w}) lowers the baseline from "
-            f"{fmt_pm_pct(b0)} to {fmt_pm_pct(bk)} ({fmt_pts(-tm[b_name]['drop']['mean'])}) and the reference CNN from "
-            f"{fmt_pm_pct(r0)} to {fmt_pm_pct(rk)} ({fmt_pts(-tm[r_name]['drop']['mean'])}); measured on "
+            f"Shifting the test images by {k} pixels (of {w}) {_moves(b_drop)} the baseline from "
+            f"{fmt_pm_pct(b0)} to {fmt_pm_pct(bk)} ({fmt_pts(-b_drop)}) and {_moves(r_drop)} the reference CNN from "
+            f"{fmt_pm_pct(r0)} to {fmt_pm_pct(rk)} ({fmt_pts(-r_drop)}); measured on "
             f"{tr['n_images']:,} test images over {len(tm[r_name]['per_seed'])} seeds. "
-            + ("The CNN keeps more of its accuracy under shifts. " if tm[r_name]['drop']['mean'] < tm[b_name]['drop']['mean']
+            + ("The CNN keeps more of its accuracy under shifts. " if r_drop < b_drop
                else "The CNN is not more robust to shifts here: equivariant conv layers are followed by "
                     "a position-specific dense head, so shift robustness is not guaranteed. ")
-            + "Neither model is invariant: convolution gives equivariance, not invariance.")
+            + ("Neither model is invariant: convolution gives equivariance, not invariance."
+               if b_drop > 0 and r_drop > 0 else "Convolution gives equivariance, not invariance."))
     eq = probes["equivariance"]
     if eq["cnn_layers"]:
         first = eq["cnn_layers"][0]
@@ -149,11 +172,7 @@ def probe_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference: d
             f"({fmt_pts(bp['change']['mean'])}), the reference CNN from {fmt_pm_pct(rp['normal'])} to "
             f"{fmt_pm_pct(rp['permuted'])} ({fmt_pts(rp['change']['mean'])}). A fixed permutation of the "
             "inputs is just a relabelling of the MLP's input weights, so it loses nothing it relies "
-            "on; the CNN's 3×3 neighbourhoods now contain unrelated pixels, and its advantage "
-            + ("— absent to begin with here — stays absent." if rp["normal"]["mean"] <= bp["normal"]["mean"] else
-               "disappears." if rp["permuted"]["mean"] <= bp["permuted"]["mean"] else
-               f"shrinks from {fmt_pts(rp['normal']['mean'] - bp['normal']['mean'])} to "
-               f"{fmt_pts(rp['permuted']['mean'] - bp['permuted']['mean'])}."))
+            "on; the CNN's 3×3 neighbourhoods now contain unrelated pixels. " + _margin_change(bp, rp))
         out["permutation"] = out["permutation"].replace("3×3", _kernel_text(reference))
     ws = probes["weight_sharing"]
     if ws:
@@ -169,8 +188,26 @@ def probe_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference: d
     return out
 
 
+def _moves(drop: float) -> str:
+    """The verb for an accuracy that falls by `drop` (a rise is a negative drop)."""
+    return "lowers" if drop > 0 else "raises" if drop < 0 else "leaves unchanged"
+
+
+def _margin_change(bp: dict[str, Any], rp: dict[str, Any]) -> str:
+    """The CNN's margin over the baseline on original and on permuted pixels, and what became of it."""
+    normal = rp["normal"]["mean"] - bp["normal"]["mean"]
+    permuted = rp["permuted"]["mean"] - bp["permuted"]["mean"]
+    text = (f"The CNN's margin over the baseline goes from {fmt_pts(normal)} on original pixels to "
+            f"{fmt_pts(permuted)} on permuted ones: ")
+    if normal <= 0:
+        return text + "there was no advantage to lose."
+    if permuted <= 0:
+        return text + "its advantage disappears."
+    return text + ("its advantage shrinks." if permuted < normal else "its advantage does not shrink here.")
+
+
 def question_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference: dict[str, Any],
-                        probes: dict[str, Any]) -> dict[str, str]:
+                        probes: dict[str, Any], primary: dict[str, Any] | None = None) -> dict[str, str]:
     """The lab's three questions: why convolution wins, its inductive bias, when it does not fit."""
     out: dict[str, str] = {}
     h, w, _ = eda["image_shape"]
@@ -182,15 +219,21 @@ def question_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference
         if reference["test_accuracy"]["mean"] is not None and baseline["test_accuracy"]["mean"] is not None else None
     if diff is not None:
         ratio = reference["params"] / baseline["params"] if baseline["params"] else None
-        verb = "beats the baseline by" if diff > 0 else "does not beat the baseline here: the difference is"
-        q1 = (f"The reference CNN {verb} {fmt_pts(diff)} of test accuracy "
-              f"({fmt_pm_pct(reference['test_accuracy'])} against {fmt_pm_pct(baseline['test_accuracy'])}) with "
-              f"{ratio:.2f}× the baseline's parameters" if ratio else "")
-        if b_name in pm and r_name in pm:
-            q1 += (f". The permutation probe shows where the margin comes from: with the spatial layout "
-                   f"destroyed the CNN's margin over the baseline becomes "
-                   f"{fmt_pts(pm[r_name]['permuted']['mean'] - pm[b_name]['permuted']['mean'])}, so its advantage is "
-                   "the use of pixel neighbourhoods, not extra capacity")
+        q1 = _primary_words(diff, primary, f"({fmt_pm_pct(reference['test_accuracy'])} against "
+                                           f"{fmt_pm_pct(baseline['test_accuracy'])})")
+        if ratio:
+            q1 += f". The CNN has {ratio:.2f}× the baseline's parameters"
+        if b_name in pm and r_name in pm and diff > 0:
+            normal = pm[r_name]["normal"]["mean"] - pm[b_name]["normal"]["mean"]
+            permuted = pm[r_name]["permuted"]["mean"] - pm[b_name]["permuted"]["mean"]
+            if permuted < normal:
+                q1 += (f". The permutation probe shows where the margin comes from: with the spatial layout "
+                       f"destroyed the CNN's margin over the baseline goes from {fmt_pts(normal)} to "
+                       f"{fmt_pts(permuted)}, so its advantage is the use of pixel neighbourhoods, not extra capacity")
+            else:
+                q1 += (f". With the spatial layout destroyed the CNN's margin over the baseline goes from "
+                       f"{fmt_pts(normal)} to {fmt_pts(permuted)}: the permutation probe does not tie the "
+                       "advantage to pixel neighbourhoods here")
         out["q1"] = q1 + "."
     q2 = []
     if ws:
@@ -217,6 +260,91 @@ def question_paragraphs(eda: dict[str, Any], baseline: dict[str, Any], reference
            "parameter savings of sharing are negligible.")
     out["q3"] = q3
     return out
+
+
+def _primary_words(diff: float, c: dict[str, Any] | None, means: str) -> str:
+    """Does the reference CNN beat the baseline? In the words the primary comparison's test allows."""
+    if c is None or c.get("verdict") in (None, "no test"):
+        return (f"The reference CNN is {by_points(diff, 'above', 'below', 'level with')} the baseline in test "
+                f"accuracy {means}; without two seeds per model no test says whether it beats it")
+    ci = (f"{confidence_label(c['verdict_confidence'])} CI [{pts_value(c['verdict_ci_low'])}, "
+          f"{pts_value(c['verdict_ci_high'])}] pts, {fmt_p(c['p'])}, {c['test']}")
+    if c["verdict"] == "higher":
+        return f"The reference CNN beats the baseline by {pts_value(diff, False)} pts of test accuracy {means}; {ci}"
+    if c["verdict"] == "lower":
+        return (f"The reference CNN does not beat the baseline here: it is {pts_value(-diff, False)} pts below it "
+                f"{means}, a significant difference ({ci})")
+    n = min(c["n_a"], c["n_b"])
+    if c["verdict"] == "equivalent":
+        return (f"The reference CNN does not beat the baseline here: the two are {c['verdict_text']} {means} "
+                f"({ci.replace(c['test'], 'TOST')})")
+    text = (f"The reference CNN is {by_points(diff, 'above', 'below', 'level with')} the baseline on average "
+            f"{means}, but the difference is not significant at {n} seeds ({ci})")
+    phrase = seeds_phrase(c.get("power"), diff)
+    return text + (f": {phrase}" if phrase else "")
+
+
+def test_set_paragraphs(baseline: dict[str, Any], reference: dict[str, Any],
+                        test_set: dict[str, Any] | None) -> dict[str, str]:
+    """How much of the spread comes from seeds and how much from the finite test set."""
+    if not test_set or not test_set.get("n_images"):
+        return {}
+    n = test_set["n_images"]
+    spreads = test_set["models"]
+    parts = []
+    for label, m in (("the reference CNN", reference), ("the baseline", baseline)):
+        sp = spreads.get(m["name"])
+        if not sp or sp["seed_sd"] is None:
+            continue
+        parts.append(f"for {label} the seed-to-seed standard deviation is {100 * sp['seed_sd']:.2f} pts "
+                     f"against {100 * sp['test_sd']:.2f} pts from the test images, so seeds make "
+                     f"{sp['seed_share']:.0%} of the variance")
+    text = (f"Every run is scored on the same {n:,} test images, so one run's accuracy is itself a "
+            f"measurement: its exact binomial 95 % interval is about ±{_binomial_half_width(reference, n):.1f} pts "
+            "(per seed in the table above). As an estimate of how a freshly trained network does on new "
+            "images, one run is off both by the seed and by the choice of test images: "
+            + ("; ".join(parts) + ". " if parts else "one seed gives no seed-to-seed spread. ")
+            + "The t-tests compare models on these same images across seeds, so they treat the test "
+              "set as fixed.")
+    rows = test_set.get("mcnemar") or []
+    if rows:
+        ahead = sum(1 for r in rows if r["a_only"] > r["b_only"])
+        sig = sum(1 for r in rows if r["p"] < 0.05)
+        detail = "; ".join(f"seed {r['seed']}: {r['a_only']:,} against {r['b_only']:,}, {fmt_p(r['p'])}" for r in rows)
+        text += (f" McNemar's exact test asks, per seed, whether the images only one of the two models gets "
+                 f"right lean to one side more than chance: the reference CNN gets more of them right in "
+                 f"{ahead} of {len(rows)} seeds, with p < 0.05 in {sig} ({detail}).")
+    return {"test_set": text}
+
+
+def _binomial_half_width(model: dict[str, Any], n: int) -> float:
+    """Half the width of the exact 95 % interval of one run's accuracy, in points (mean over seeds)."""
+    widths = [r["test_ci_high"] - r["test_ci_low"] for r in model.get("per_seed", [])
+              if r.get("test_ci_low") is not None]
+    return 50 * sum(widths) / len(widths) if widths else float("nan")
+
+
+def profile_paragraphs(profiles: dict[str, Any] | None) -> dict[str, str]:
+    """The title page's note for a quick-profile report: what it left out, what the full one adds."""
+    if not profiles:
+        return {}
+    q, f = profiles["quick"], profiles["full"]
+
+    def images(s: dict[str, Any]) -> str:
+        return f"a training subset of {s['train_subset']:,} images" if s["train_subset"] else "the whole training split"
+
+    adds = []
+    if q["train_subset"] != f["train_subset"]:
+        adds.append(images(f))
+    if q["epochs"] != f["epochs"]:
+        adds.append(f"{f['epochs']} epochs")
+    if q["seeds"] != f["seeds"]:
+        adds.append(f"{f['seeds']} seeds (narrower intervals, more power in every comparison)")
+    text = (f"A quick run: {images(q)}, {q['epochs']} epochs, {q['seeds']} seeds, sized for a CPU in "
+            "minutes; its numbers show the method, not the architectures' full accuracy.")
+    if adds:
+        text += f" The full profile uses {'; '.join(adds)}: {profiles['command']} (best on a GPU)."
+    return {"quick_run": text}
 
 
 def error_paragraphs(visuals: dict[str, Any]) -> dict[str, str]:

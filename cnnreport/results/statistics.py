@@ -1,4 +1,5 @@
-"""Statistics over seeds, with scipy: per-model summaries (and, later, comparisons).
+"""Statistics over seeds, with scipy: per-model summaries, comparisons, Holm's correction with the
+intervals that agree with it, and the equivalence test (TOST).
 
 Spread is the sample standard deviation (ddof = 1): the seeds are a sample of the runs one
 could have made. The 95 % interval of a mean is Student's t interval with n - 1 degrees of
@@ -42,8 +43,8 @@ def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[s
 # equal variances. When both models ran the same seeds, runs with the same seed share their
 # initialisation random stream and the order of the training batches (one seed drives both in
 # this tool), so the paired t-test on per-seed differences removes that shared variance; it is
-# then the primary test. Holm's step-down correction controls the family-wise error rate across
-# every comparison of a report.
+# then the primary test. Holm's step-down correction controls the family-wise error rate within
+# one family of comparisons (findings.py declares the families).
 
 ALPHA = 0.05
 
@@ -58,7 +59,7 @@ def welch(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE
     diff = float(x.mean() - y.mean())
     va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
     se = math.sqrt(va + vb)
-    out = {"diff": diff, "t": None, "df": None, "p": None, "ci_low": None, "ci_high": None}
+    out = {"diff": diff, "t": None, "df": None, "p": None, "ci_low": None, "ci_high": None, "se": se}
     if se == 0:  # both samples constant: no spread to test against
         return out
     df = (va + vb) ** 2 / (va ** 2 / (len(x) - 1) + vb ** 2 / (len(y) - 1))
@@ -73,8 +74,8 @@ def paired(a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENC
     """Mean per-pair difference (a − b) with its t interval, t and two-sided p (scipy ttest_rel)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     diff = float(d.mean())
-    out = {"diff": diff, "t": None, "p": None, "ci_low": None, "ci_high": None}
     sd = float(d.std(ddof=1))
+    out = {"diff": diff, "t": None, "p": None, "ci_low": None, "ci_high": None, "se": sd / math.sqrt(len(d))}
     if sd == 0:
         return out
     res = stats.ttest_rel(a, b)
@@ -110,6 +111,54 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     return out
 
 
+def holm_levels(pvalues: Sequence[float | None], alpha: float = ALPHA) -> list[float | None]:
+    """The per-comparison level α' at which Holm's step-down procedure judged each p-value.
+
+    Sorted ascending, the i-th smallest (0-based) of m p-values is tested at α / (m − i) while
+    every earlier one was rejected; at the first that is not, the procedure stops and it and all
+    larger ones keep that step's level. So p < α' exactly when the Holm-adjusted p < α, and an
+    interval at confidence 1 − α' excludes zero exactly when Holm rejects: the interval printed
+    beside a verdict is the one the verdict used. (These per-step intervals are the ones that
+    agree with Holm; Bonferroni's 1 − α / m intervals have guaranteed simultaneous coverage but
+    can include zero where Holm rejects.)"""
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if p is not None)
+    m = len(indexed)
+    out: list[float | None] = [None] * len(pvalues)
+    stopped: float | None = None
+    for rank, (p, i) in enumerate(indexed):
+        level = stopped if stopped is not None else alpha / (m - rank)
+        if stopped is None and not p < level:
+            stopped = level
+        out[i] = level
+    return out
+
+
+def interval(diff: float, se: float, df: float, confidence: float) -> tuple[float, float]:
+    """diff ± t(1 − (1 − confidence) / 2, df) · se: the t interval the comparison's test inverts."""
+    low, high = stats.t.interval(confidence, df, loc=diff, scale=se)
+    return float(low), float(high)
+
+
+def tost(xa: Sequence[float], xb: Sequence[float], margin: float, paired_runs: bool) -> float | None:
+    """Two one-sided tests (Schuirmann 1987) of |mean a − mean b| < margin, with the comparison's
+    own test (paired or Welch, scipy): H0 Δ ≤ −margin and H0 Δ ≥ +margin, each rejected by a
+    one-sided t-test; the TOST p-value is the larger of the two. Equivalence at level α' holds
+    exactly when the 1 − 2α' interval lies inside (−margin, +margin)."""
+    x, y = np.asarray(xa, dtype=float), np.asarray(xb, dtype=float)
+    if paired_runs:
+        d = x - y
+        if d.std(ddof=1) == 0:
+            return None
+        low = stats.ttest_1samp(d, -margin, alternative="greater").pvalue
+        high = stats.ttest_1samp(d, margin, alternative="less").pvalue
+    else:
+        if x.var(ddof=1) + y.var(ddof=1) == 0:
+            return None
+        low = stats.ttest_ind(x + margin, y, equal_var=False, alternative="greater").pvalue
+        high = stats.ttest_ind(x - margin, y, equal_var=False, alternative="less").pvalue
+    return _finite(max(float(low), float(high)))
+
+
 def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
     """Compare per-seed values of two models ({seed: value}). Picks the primary test:
     paired t when both have the same ≥ 2 seeds, Welch otherwise; none with < 2 seeds a side."""
@@ -124,6 +173,7 @@ def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
         "diff_ci_low": None, "diff_ci_high": None,
         "welch_t": None, "welch_df": None, "welch_p": None, "paired_t": None, "paired_p": None,
         "hedges_g": hedges_g(xa, xb), "test": "none", "p": None, "p_holm": None,
+        "se": None, "df": None,
         "significant": None, "reason": "",
     }
     if len(xa) < 2 or len(xb) < 2:
@@ -137,12 +187,14 @@ def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
         out.update(paired_t=p["t"], paired_p=p["p"])
         if p["p"] is not None:
             out.update(test="paired t", p=p["p"], diff_ci_low=p["ci_low"], diff_ci_high=p["ci_high"],
+                       se=p["se"], df=float(len(xa) - 1),
                        reason=f"paired t-test: both models ran seeds {sorted(a)}, and a seed fixes "
                               f"the initialisation and the batch order, so per-seed differences "
                               f"remove that shared variance")
             return out
     if w["p"] is not None:
         out.update(test="Welch t", p=w["p"], diff_ci_low=w["ci_low"], diff_ci_high=w["ci_high"],
+                   se=w["se"], df=w["df"],
                    reason="Welch's t-test: the models do not share all seeds, so runs cannot be "
                           "paired; Welch does not assume equal variances"
                    if sorted(a) != sorted(b) else

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from cnnreport.results.statistics import summarize
+from cnnreport.results.testset import binomial_interval
 from cnnreport.study.models import ModelSpec
 
 
@@ -29,8 +30,10 @@ def mean_curves(runs: list[dict[str, Any]], key: str) -> dict[str, list[float]]:
     return {"mean": arr.mean(axis=0).tolist(), "std": std.tolist()}
 
 
-def summarize_model(model: ModelSpec | dict[str, Any], runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Everything report.json says about one model, from its runs (one per seed)."""
+def summarize_model(model: ModelSpec | dict[str, Any], runs: list[dict[str, Any]],
+                    test_images: int | None = None) -> dict[str, Any]:
+    """Everything report.json says about one model, from its runs (one per seed); with the
+    number of test images, each seed's exact binomial interval of its test accuracy."""
     info = model.model_dump(mode="json") if isinstance(model, ModelSpec) else dict(model)
     arch = runs[0]["architecture"] if runs else {}
     finished = [r for r in runs if not r["diverged"]]
@@ -65,16 +68,18 @@ def summarize_model(model: ModelSpec | dict[str, Any], runs: list[dict[str, Any]
         # Forward activation memory per image (older runs stored only the value count: float32).
         "activation_bytes": arch.get("activation_bytes", 4 * arch["activation_values"]
                                      if arch.get("activation_values") else None),
-        "per_seed": [_per_seed(r) for r in runs],
+        "per_seed": [_per_seed(r, test_images) for r in runs],
         "curves": {k: mean_curves(finished, k) for k in ("loss", "val_loss", "accuracy", "val_accuracy")},
     }
 
 
-def _per_seed(run: dict[str, Any]) -> dict[str, Any]:
+def _per_seed(run: dict[str, Any], test_images: int | None = None) -> dict[str, Any]:
     """One run's numbers, kept by seed so comparisons can pair runs that share a seed."""
     h = run["history"]
+    acc = None if run["diverged"] else run["test"]["accuracy"]
+    low, high = binomial_interval(acc, test_images) if acc is not None and test_images else (None, None)
     return {"seed": run["seed"], "diverged": run["diverged"],
-            "test_accuracy": None if run["diverged"] else run["test"]["accuracy"],
+            "test_accuracy": acc, "test_images": test_images, "test_ci_low": low, "test_ci_high": high,
             "test_loss": run["test"]["loss"],
             "best_val_accuracy": max(h["val_accuracy"]) if h["val_accuracy"] else None,
             "best_val_epoch": 1 + int(np.argmax(h["val_accuracy"])) if h["val_accuracy"] else None,
@@ -82,6 +87,7 @@ def _per_seed(run: dict[str, Any]) -> dict[str, Any]:
             "train_time_s": run["train_time_s"]}
 
 
-def summarize_models(models: list[ModelSpec], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarize_models(models: list[ModelSpec], records: list[dict[str, Any]],
+                     test_images: int | None = None) -> list[dict[str, Any]]:
     by_model = records_by_model(records)
-    return [summarize_model(m, by_model.get(m.name, [])) for m in models]
+    return [summarize_model(m, by_model.get(m.name, []), test_images) for m in models]

@@ -116,6 +116,9 @@ class ExperimentSpec(Strict):
     # Omitted: the factor's default levels (see default_levels), set by the Study validator.
     levels: tuple[int | str, ...] | None = Field(None, min_length=2, strict=False)
     layers: Literal["all", "first"] = "all"  # which conv layers the factor touches
+    # Percentage points of test accuracy within which two models count as equivalent, if the
+    # equivalence test (TOST) shows it; results/findings.py. 1 pt: below what a lab would act on.
+    equivalence_margin: float = Field(1.0, gt=0, le=50)
 
     @model_validator(mode="after")
     def _levels_fit_factor(self) -> "ExperimentSpec":

@@ -1,8 +1,14 @@
-"""Checks of the interpretation: probes reported, the author's text, results cited."""
+"""Checks of the interpretation: probes reported, the author's text, results cited, and for the
+human reader the author sentences the numbers contradict."""
 
 from __future__ import annotations
 
+import re
+from typing import Any, Sequence
+
 from pydantic import Field
+
+from cnnreport.formatting import fmt_pts
 
 from cnnreport.rubric.checks.models import GeneratedParams
 from cnnreport.rubric.checks.registry import (
@@ -83,3 +89,146 @@ def cites_results(sub: Submission, p: CitesParams) -> Outcome:
         return ok(text_)
     return fail(text_, f"quote at least {p.min_numbers} results (accuracies, differences, parameter counts) "
                        "in text.interpretation")
+
+
+# ------------------------------------------------------------------- claims the numbers contradict
+#
+# For the human reader: author sentences whose claim the report's own numbers contradict, in the
+# known patterns. A sentence that hedges (can, should, whether, expected, ...) or negates the
+# claim states no result and is left alone; the reader judges everything else.
+
+HEDGES = re.compile(r"\b(not|no|never|nothing|whether|if|can|could|should|would|may|might|expect\w*|"
+                    r"any|unless|whatever|to be checked)\b", re.I)
+MEMORISING = re.compile(r"memori[sz]|over-?fit", re.I)
+PREVENTING = re.compile(r"\b(limit\w*|prevent\w*|reduc\w*|avoid\w*|against|guard\w*|less|fewer|risk\w*|"
+                        r"visible|report\w*)\b", re.I)  # "limits over-fitting" claims none happened
+WINNING = re.compile(r"\b(wins?|winning|outperform\w*|beats?|beating)\b", re.I)
+DIRECTION = re.compile(r"\b(higher|lower)\b", re.I)
+NOT_ACCURACY = re.compile(r"param|flop|memory|cost|loss|time|latency|receptive", re.I)
+BASELINE_WORDS = ("mlp", "baseline", "fully connected", "fully-connected", "dense network")
+CNN_WORDS = ("cnn", "convolution", "conv net", "convnet")
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of the author's plain text (a full stop, ? or ! followed by a space ends one)."""
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if s.strip()]
+
+
+def _aliases(model: dict[str, Any]) -> list[str]:
+    """How an author may name a model: its name, its level label ('kernel 5×5', '5×5', '5x5')."""
+    name = str(model.get("name", ""))
+    short = name.removeprefix("cnn · ")
+    out = {name.lower(), short.lower()}
+    last = short.split(" ")[-1].lower()
+    if any(ch.isdigit() for ch in last):
+        out |= {last, last.replace("×", "x")}
+    if model.get("role") == "baseline":
+        out |= set(BASELINE_WORDS)
+    return sorted(out, key=len, reverse=True)
+
+
+def _first_mention(sentence: str, aliases: list[str]) -> int | None:
+    low = sentence.lower()
+    hits = [m.start() for a in aliases for m in re.finditer(rf"(?<![\w×]){re.escape(a)}(?![\w×])", low)]
+    return min(hits) if hits else None
+
+
+def _mentions(sentence: str, words_: Sequence[str]) -> bool:
+    return _first_mention(sentence, list(words_)) is not None
+
+
+def contradictions(report: dict[str, Any]) -> list[dict[str, str]]:
+    """Author sentences whose claims report.json's numbers contradict: memorising or over-fitting
+    said of a model whose generalisation gap is ≤ 0; the CNN said to win or outperform when the
+    primary comparison is not significantly higher; 'higher' / 'lower' against the sign of a
+    comparison's difference in test accuracy. Each with the field it is in and why."""
+    models = [m for m in report.get("models") or [] if isinstance(m, dict)]
+    comps = [c for c in report.get("comparisons") or [] if isinstance(c, dict)]
+    by_name = {m.get("name"): m for m in models}
+    baseline = next((m for m in models if m.get("role") == "baseline"), None)
+    reference = next((m for m in models if m.get("role") == "reference"), None)
+    primary = next((c for c in comps if c.get("kind") == "cnn_vs_baseline"), None)
+    text = report.get("text") if isinstance(report.get("text"), dict) else {}
+    fields = [(k, str(text.get(k) or "")) for k in ("dataset", "preprocessing", "interpretation")]
+    fields += [(f"rationale.{r.get('decision', '?')}", str(r.get("justification") or ""))
+               for r in report.get("rationale") or [] if isinstance(r, dict)]
+    found = []
+    for field, body in fields:
+        for s in sentences(body):
+            if HEDGES.search(s):
+                continue
+            why = (_memorising(s, baseline, reference) or _winning(s, primary)
+                   or _direction(s, comps, by_name))
+            if why:
+                found.append({"field": field, "sentence": s, "why": why})
+    return found
+
+
+def _gap_text(model: dict[str, Any]) -> tuple[float | None, str]:
+    gap = (model.get("generalisation_gap") or {}).get("mean")
+    if not isinstance(gap, (int, float)):
+        return None, ""
+    return float(gap), f"{model.get('name')}'s generalisation gap is {fmt_pts(gap)}"
+
+
+def _memorising(s: str, baseline: dict[str, Any] | None, reference: dict[str, Any] | None) -> str:
+    if not MEMORISING.search(s) or PREVENTING.search(s):
+        return ""
+    named = [m for m, words_ in ((baseline, BASELINE_WORDS), (reference, CNN_WORDS))
+             if m is not None and _mentions(s, words_)]
+    for m in named or [m for m in (baseline, reference) if m is not None]:
+        gap, text = _gap_text(m)
+        if gap is not None and gap <= 0:
+            return f"{text} (training accuracy not above validation accuracy): nothing memorised to show"
+    return ""
+
+
+def _winning(s: str, primary: dict[str, Any] | None) -> str:
+    if primary is None or not WINNING.search(s) or not _mentions(s, CNN_WORDS):
+        return ""
+    verdict = primary.get("verdict") or ("higher" if primary.get("significant") and (primary.get("diff") or 0) > 0
+                                         else "not significant")
+    if verdict == "higher":
+        return ""
+    return (f"the primary comparison (reference CNN vs baseline) is {fmt_pts(primary.get('diff'))}, "
+            f"verdict: {primary.get('verdict_text') or verdict}")
+
+
+def _direction(s: str, comps: list[dict[str, Any]], by_name: dict[Any, dict[str, Any]]) -> str:
+    word = DIRECTION.search(s)
+    if not word or NOT_ACCURACY.search(s):
+        return ""
+    for c in comps:
+        a, b = by_name.get(c.get("a")), by_name.get(c.get("b"))
+        diff = c.get("diff")
+        if a is None or b is None or not isinstance(diff, (int, float)) or diff == 0:
+            continue
+        aliases_a = _aliases(a) + (list(CNN_WORDS) if c.get("kind") == "cnn_vs_baseline" else [])
+        at_a, at_b = _first_mention(s, aliases_a), _first_mention(s, _aliases(b))
+        if at_a is None or at_b is None or at_a == at_b:
+            continue
+        subject_is_a = at_a < at_b
+        claims_a_higher = (word.group(1).lower() == "higher") == subject_is_a
+        if claims_a_higher != (diff > 0):
+            return f"{c.get('a')} − {c.get('b')} = {fmt_pts(diff)} in test accuracy"
+    return ""
+
+
+@check("discussion")
+def discussion(sub: Submission, p: Params) -> Outcome:
+    """What a human reader will find in the interpretation, and the author sentences the numbers
+    contradict (never earns points: a reader judges the discussion)."""
+    text, origin = interpretation_text(sub)
+    n = len(words(text))
+    if n == 0:
+        return Outcome(0.0, "nothing written (text.interpretation is empty)")
+    cited, _ = cited_numbers(text, result_values(sub.report))
+    parts = [f"{n} words" + (" (generated by cnnreport)" if origin == "generated" else ""),
+             f"cites {len(cited)} number(s) from the results"]
+    found = contradictions(sub.report)
+    if found:
+        parts.append(f"{len(found)} author sentence(s) the numbers contradict: "
+                     + " | ".join(f"{f['field']}: “{f['sentence']}” ({f['why']})" for f in found))
+    else:
+        parts.append("no author sentence contradicted by the numbers (memorising, winning, higher/lower)")
+    return Outcome(0.0, "; ".join(parts))
