@@ -105,7 +105,7 @@ def test_quick_profile_note_says_what_the_full_profile_adds() -> None:
         "full": {"train_subset": None, "val_subset": None, "test_subset": None, "epochs": 15, "seeds": 5},
         "command": "cnnreport build --study fashion-mnist --profile full"})["quick_run"]
     assert note.startswith("A quick run: a training subset of 10,000 images, 5 epochs, 3 seeds")
-    assert "the whole training split; 15 epochs; 5 seeds" in note
+    assert "The full profile uses the whole training split, 15 epochs and 5 seeds (" in note
     assert "cnnreport build --study fashion-mnist --profile full" in note
     assert prose.profile_paragraphs(None) == {}
 
@@ -124,6 +124,84 @@ def test_test_set_paragraph_splits_the_spread_and_reports_mcnemar() -> None:
     text = prose.test_set_paragraphs(base, ref, test_set)["test_set"]
     assert "same 10,000 test images" in text and "about ±0.7 pts" in text
     assert "for the reference CNN the seed-to-seed standard deviation is 0.25 pts against 0.35 pts" in text
-    assert "seeds make 34% of the variance" in text
+    assert "seeds make 34 % of the variance" in text
     assert "more of them right in 1 of 2 seeds, with p < 0.05 in 1" in text
     assert "seed 0: 576 against 372, p < 0.001" in text
+
+
+# ----------------------------------------------------------- author sentences the numbers contradict
+
+from cnnreport.rubric.checks.interpretation import contradictions  # noqa: E402
+
+
+def _report(text: str, gap: float = -0.001, verdict: str = "higher", diff_5: float = 0.003) -> dict[str, Any]:
+    models = [{"name": "mlp", "role": "baseline", "generalisation_gap": {"mean": gap}},
+              {"name": "cnn · kernel 3×3", "role": "reference", "generalisation_gap": {"mean": 0.01}},
+              {"name": "cnn · kernel 5×5", "role": "variant", "generalisation_gap": {"mean": 0.01}}]
+    comps = [{"a": "cnn · kernel 3×3", "b": "mlp", "kind": "cnn_vs_baseline", "diff": 0.022, "verdict": verdict,
+              "verdict_text": verdict},
+             {"a": "cnn · kernel 5×5", "b": "cnn · kernel 3×3", "kind": "variant_vs_reference", "diff": diff_5,
+              "verdict": "no significant difference"}]
+    return {"models": models, "comparisons": comps, "text": {"interpretation": text}, "rationale": []}
+
+
+ISSUE_SENTENCE = ("The MLP has to learn each pixel's role separately, and its generalisation gap shows it "
+                  "memorising rather than generalising.")
+
+
+def test_check_lists_memorising_claimed_with_a_gap_at_or_below_zero() -> None:
+    found = contradictions(_report(ISSUE_SENTENCE, gap=-0.001))
+    assert [f["sentence"] for f in found] == [ISSUE_SENTENCE]
+    assert "mlp's generalisation gap is -0.1 pts" in found[0]["why"] and found[0]["field"] == "interpretation"
+    assert contradictions(_report(ISSUE_SENTENCE, gap=0.03)) == []  # a positive gap: the claim stands
+    # Mentions that claim nothing: prevention, hedges, negation.
+    for text in ("Weight sharing limits over-fitting.", "A positive gap would show over-fitting.",
+                 "The MLP does not memorise here."):
+        assert contradictions(_report(text, gap=-0.001)) == [], text
+
+
+def test_check_lists_winning_without_a_significant_primary_comparison() -> None:
+    text = "Why convolution wins. The CNN outperforms the MLP on every seed."
+    assert contradictions(_report(text, verdict="higher")) == []
+    found = contradictions(_report(text, verdict="no significant difference"))
+    assert [f["sentence"] for f in found] == ["Why convolution wins.", "The CNN outperforms the MLP on every seed."]
+    assert "verdict: no significant difference" in found[0]["why"]
+    assert contradictions(_report("Whether the CNN wins is for section 4 to say.",
+                                  verdict="no significant difference")) == []
+
+
+def test_check_lists_higher_or_lower_against_the_sign_of_a_difference() -> None:
+    wrong = ["Kernel 5×5 reaches lower accuracy than 3×3.", "The 3×3 reference is higher than 5×5."]
+    right = ["Kernel 5×5 reaches higher accuracy than 3×3.", "The 3×3 reference is lower than 5×5.",
+             "Kernel 5×5 has higher FLOPs than 3×3."]  # not about accuracy
+    for s in wrong:
+        assert [f["sentence"] for f in contradictions(_report(s, diff_5=0.003))] == [s]
+        assert contradictions(_report(s, diff_5=-0.003)) == []
+    for s in right:
+        assert contradictions(_report(s, diff_5=0.003)) == [], s
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist", "cifar10"])
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_built_in_author_text_claims_nothing_any_outcome_contradicts(name: str, profile: str) -> None:
+    """Whatever the numbers of either profile turn out to be — gaps of either sign, any primary
+    verdict, differences of either sign — no sentence of the built-in studies' text is listed."""
+    from cnnreport.report.context import rationale_rows
+    from cnnreport.study.loading import load_study
+
+    study = load_study(name, profile)
+    text = {"dataset": study.text.dataset, "preprocessing": study.text.preprocessing,
+            "interpretation": study.text.interpretation}
+    for gap in (-0.01, 0.01):
+        for verdict in ("higher", "no significant difference", "lower"):
+            for sign in (1, -1):
+                report = _report("", gap=gap, verdict=verdict, diff_5=sign * 0.003)
+                report["comparisons"][0]["diff"] *= sign
+                report.update(text=text, rationale=rationale_rows(study))
+                assert contradictions(report) == [], (gap, verdict, sign)
+
+
+def test_the_rubric_appendix_lists_contradictions_for_the_reader(trained_study) -> None:
+    human = {i["id"]: i for i in trained_study.report()["rubric"]["human"]}
+    evidence = human["interpretation.discussion"]["evidence"]
+    assert "no author sentence contradicted by the numbers" in evidence and "words" in evidence

@@ -298,7 +298,7 @@ def test_set_paragraphs(baseline: dict[str, Any], reference: dict[str, Any],
             continue
         parts.append(f"for {label} the seed-to-seed standard deviation is {100 * sp['seed_sd']:.2f} pts "
                      f"against {100 * sp['test_sd']:.2f} pts from the test images, so seeds make "
-                     f"{sp['seed_share']:.0%} of the variance")
+                     f"{fmt_pct(sp['seed_share'], 0)} of the variance")
     text = (f"Every run is scored on the same {n:,} test images, so one run's accuracy is itself a "
             f"measurement: its exact binomial 95 % interval is about ±{_binomial_half_width(reference, n):.1f} pts "
             "(per seed in the table above). As an estimate of how a freshly trained network does on new "
@@ -343,7 +343,8 @@ def profile_paragraphs(profiles: dict[str, Any] | None) -> dict[str, str]:
     text = (f"A quick run: {images(q)}, {q['epochs']} epochs, {q['seeds']} seeds, sized for a CPU in "
             "minutes; its numbers show the method, not the architectures' full accuracy.")
     if adds:
-        text += f" The full profile uses {'; '.join(adds)}: {profiles['command']} (best on a GPU)."
+        listed = adds[0] if len(adds) == 1 else ", ".join(adds[:-1]) + " and " + adds[-1]
+        text += f" The full profile uses {listed}: {profiles['command']} (best on a GPU)."
     return {"quick_run": text}
 
 
