@@ -7,10 +7,11 @@ in its own process on 127.0.0.1, then sends
   2. 1,000 requests one after the other on one keep-alive connection (reopened if the server
      closes it), as boto3 sends them;
 
-each a real 28×28 (or the model's shape) JSON image, with a 30 s timeout per request and a
-120 s bound per phase. Prints, per phase: requests, connection errors (resets, refused,
-timeouts), 503s, other non-200s, p50 and p99 latency; and the server process's resident memory
-after loading and at its peak (VmHWM).
+each a JSON image of the model's shape, with a 30 s timeout per request and a 120 s bound per
+phase; then (--bombs N) N PNG files at once that are 164 KB each but declare 13,000 × 13,000
+pixels (169 megapixels). Prints, per phase: requests, connection errors (resets, refused,
+timeouts), 503s, other statuses, p50 and p99 latency, and the server process's peak resident
+memory so far (VmHWM); and its resident memory after loading.
 
     .venv/bin/python bench/endpoint_burst.py runs/<study>/endpoint/<run>/model.tar.gz
     .venv/bin/python bench/endpoint_burst.py --code /path/to/older/checkout OLD/model.tar.gz
@@ -50,14 +51,14 @@ def rss_kib(pid: int) -> dict[str, int]:
     return fields
 
 
-def one_request(port: int, body: bytes, conn: http.client.HTTPConnection | None = None
-                ) -> tuple[str, float, http.client.HTTPConnection | None]:
+def one_request(port: int, body: bytes, conn: http.client.HTTPConnection | None = None,
+                content_type: str = "application/json") -> tuple[str, float, http.client.HTTPConnection | None]:
     """('200' | '503' | other status | 'error: …', seconds, the connection to reuse or None)."""
     t0 = time.perf_counter()
     own = conn is None
     try:
         conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
-        conn.request("POST", "/invocations", body=body, headers={"Content-Type": "application/json"})
+        conn.request("POST", "/invocations", body=body, headers={"Content-Type": content_type})
         resp = conn.getresponse()
         resp.read()
         outcome = str(resp.status)
@@ -84,13 +85,14 @@ def summary(name: str, results: list[tuple[str, float]], wall: float) -> dict[st
             "p50_ms": round(pick(0.50), 1), "p99_ms": round(pick(0.99), 1), "wall_s": round(wall, 1)}
 
 
-def burst(port: int, body: bytes, n: int) -> dict[str, object]:
+def burst(port: int, body: bytes, n: int, content_type: str = "application/json",
+          name: str = "concurrent") -> dict[str, object]:
     results: list[tuple[str, float]] = []
     lock, go = threading.Lock(), threading.Event()
 
     def worker() -> None:
         go.wait()
-        outcome, elapsed, _ = one_request(port, body)
+        outcome, elapsed, _ = one_request(port, body, content_type=content_type)
         with lock:
             results.append((outcome, elapsed))
 
@@ -101,7 +103,7 @@ def burst(port: int, body: bytes, n: int) -> dict[str, object]:
     go.set()
     for t in threads:
         t.join(timeout=max(0.0, PHASE_LIMIT_S - (time.perf_counter() - t0)))
-    return summary(f"{n} concurrent", results, time.perf_counter() - t0)
+    return summary(f"{n} {name}", results, time.perf_counter() - t0)
 
 
 def sequential(port: int, body: bytes, n: int) -> dict[str, object]:
@@ -118,12 +120,24 @@ def sequential(port: int, body: bytes, n: int) -> dict[str, object]:
     return summary(f"{n} sequential", results, time.perf_counter() - t0)
 
 
+def bomb() -> bytes:
+    """A PNG of 13,000 × 13,000 black pixels: about 164 KB compressed, 169 MB decoded as grey."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("L", (13_000, 13_000)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("tarball")
     p.add_argument("--code", help="the code tree to serve with (default: the installed cnnreport)")
     p.add_argument("--concurrent", type=int, default=200)
     p.add_argument("--sequential", type=int, default=1000)
+    p.add_argument("--bombs", type=int, default=0, help="then N 169-megapixel PNGs at once")
     args = p.parse_args()
     import tarfile
 
@@ -140,15 +154,16 @@ def main() -> int:
         port = int(server.stdout.readline())  # type: ignore[union-attr]
         loaded = rss_kib(server.pid)
         one_request(port, body)  # the first call traces the graph; not part of the figures
-        phases = [burst(port, body, args.concurrent), sequential(port, body, args.sequential)]
-        peak = rss_kib(server.pid)
+        phases = []
+        for run in (lambda: burst(port, body, args.concurrent), lambda: sequential(port, body, args.sequential),
+                    *([lambda: burst(port, bomb(), args.bombs, "image/png", "169-megapixel PNGs")] if args.bombs else [])):
+            phases.append({**run(), "server_peak_rss_mib": round(rss_kib(server.pid)["VmHWM"] / 1024)})
     finally:
         server.terminate()
         server.wait(timeout=30)
     for ph in phases:
         print(json.dumps(ph))
-    print(json.dumps({"server_rss_after_load_mib": round(loaded["VmRSS"] / 1024),
-                      "server_peak_rss_mib": round(peak["VmHWM"] / 1024)}))
+    print(json.dumps({"server_rss_after_load_mib": round(loaded["VmRSS"] / 1024)}))
     return 0 if all(ph["connection_errors"] == 0 for ph in phases) else 1
 
 
