@@ -122,6 +122,37 @@ def test_package_is_rebuilt_when_its_inputs_change_and_never_runs_a_planted_hand
         assert tar.extractfile("code/inference.py").read().decode().endswith("# changed\n")
 
 
+def test_a_changed_model_keras_is_exported_again_and_checked_against_the_run(trained, tmp_path):
+    """model.keras replaced (here by the other seed's): the package is rebuilt, and the new
+    export's disagreement with the run's saved test predictions stops it."""
+    import shutil
+
+    from cnnreport.train import store
+
+    study, _, ws = trained
+    records = artifact.study_records(study, ws)
+    record = artifact.choose_run(records, seed=0)
+    other = artifact.choose_run(records, seed=1)
+    study_dir = store.study_runs_dir(ws.runs_root, study.name)
+    run_dir = tmp_path / record["run_id"]
+    shutil.copytree(study_dir / record["run_id"], run_dir)
+    out = tmp_path / "endpoint"
+    artifact.package(record, run_dir, ws.splits(study), out)
+    shutil.copyfile(study_dir / other["run_id"] / "model.keras", run_dir / "model.keras")
+    said = []
+    with pytest.raises(UserError, match=r"agrees with the run's own test predictions on \d+\.\d+% .*not packaged"):
+        artifact.package(record, run_dir, ws.splits(study), out, echo=said.append)
+    assert said == [f"rebuilding {out / record['run_id'] / 'model.tar.gz'}: model.keras changed"]
+
+
+def test_serve_names_a_damaged_run_and_the_fix(trained_copy):
+    study, ws = trained_copy.study(), trained_copy.workspace()
+    record = artifact.choose_run(artifact.study_records(study, ws))
+    (trained_copy.study_runs / record["run_id"] / "model.keras").unlink()
+    with pytest.raises(UserError, match=rf"{record['run_id']}: damaged run: model.keras is missing.*cnnreport build"):
+        artifact.package_for(study, ws)
+
+
 def test_choose_run_uses_final_validation_accuracy_not_test():
     def rec(seed, val, test):
         return {"run_id": f"r{seed}", "seed": seed, "diverged": False, "probe": "none",
