@@ -261,11 +261,14 @@ built in --runs-dir, at the profile it was last trained with.""", """\
 examples:
   cnnreport render                          # the study last built here
   cnnreport render --study fashion-mnist --no-pdf"""),
-    "check": ("score reports against the rubric, with evidence (exit 1 below --min-score)", """\
+    "check": ("score reports against the rubric, with evidence (exit 1 below --min-score or on a "
+              "failed integrity check)", """\
 Score a report folder against the course rubric (rubric.toml): per item the points verified,
 the evidence, and how to fix what is missing; human-judged items are listed apart and never
 counted. Several folders are graded into one table or CSV. Without REPORT_DIR it checks
-reports/<study> of --study, else of the study last built in runs/.""", """\
+reports/<study> of --study, else of the study last built in runs/. A submission is not trusted:
+every path it names is read only inside its folder. Exit 1 when a report verifies fewer than
+--min-score points or fails the integrity check (numbers edited by hand, runs of other data).""", """\
 examples:
   cnnreport check                                   # the report of the study last built here
   cnnreport check reports/fashion-mnist --min-score 80

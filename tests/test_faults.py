@@ -99,7 +99,6 @@ def test_kill_mid_epoch_then_resume_matches_the_uninterrupted_build(trained_copy
     assert f"{SHARED_RUNS - 2} of {SHARED_RUNS} runs already done" in out and out.count("  done ") == 2
 
 
-@pytest.mark.slow
 def test_kill_while_a_run_folder_is_written_then_resume_matches(trained_copy, tmp_path, capsys):
     original, removed = _without_kernel_7(trained_copy)
     before = set(_complete(trained_copy.study_runs))
@@ -110,7 +109,7 @@ def test_kill_while_a_run_folder_is_written_then_resume_matches(trained_copy, tm
     _resume_matches_uninterrupted(trained_copy, original, capsys)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # 10–15 s; test_pipeline_e2e kills a build between runs in `make test`
 def test_kill_between_runs_then_resume_matches(trained_copy, tmp_path, capsys):
     original, removed = _without_kernel_7(trained_copy)
     _kill_when(trained_copy, tmp_path / "train.log", lambda log: "  done " in log)
