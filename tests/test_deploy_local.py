@@ -79,7 +79,7 @@ def test_package_is_float32_without_requirements_and_says_what_made_it(trained):
     agree = info["agreement_with_run"]
     assert agree["images"] == len(ws.splits(study).y_test)
     assert agree["fraction"] >= artifact.MIN_AGREEMENT or agree["near_ties"] == agree["images"] - agree["same_top1"]
-    assert set(info["inputs"]) == {"format", "model.keras", "inference.py", "tensorflow"}
+    assert set(info["inputs"]) == {"format", "model.keras", "inference.py", "tensorflow", "export_code"}
 
 
 def test_package_is_rebuilt_when_its_inputs_change_and_never_runs_a_planted_handler(trained, tmp_path, monkeypatch):

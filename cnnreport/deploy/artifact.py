@@ -13,8 +13,9 @@ installs nothing at start and serves without internet. `deploy` uploads this fil
 inference.py.
 
 The package is a cache of its inputs: rebuilt whenever model.keras, inference.py, the
-exporting TensorFlow or the package format differ from the hashes and versions its
-model_info.json records, so a stale or planted package is never served or uploaded.
+exporting TensorFlow, the code that exports it or the package format differ from the hashes and
+versions its model_info.json records, so a stale package is never served or uploaded (and a
+planted code/inference.py is never run: `serve` runs the project's own).
 """
 
 from __future__ import annotations
@@ -125,11 +126,16 @@ def file_sha256(path: Path) -> str:
 
 
 def package_inputs(run_dir: Path) -> dict[str, Any]:
-    """What the package is made from; a package whose model_info records other inputs is stale."""
+    """What the package is made from; a package whose model_info records other inputs is stale.
+    The code that exports and checks it counts too (this module, export.py, tf_compat.py)."""
     import tensorflow as tf
 
+    from cnnreport.deploy import export, tf_compat
+
+    code = hashlib.sha256(b"".join(bytes.fromhex(file_sha256(Path(f)))
+                                   for f in (__file__, export.__file__, tf_compat.__file__))).hexdigest()
     return {"format": PACKAGE_FORMAT, "model.keras": file_sha256(run_dir / "model.keras"),
-            "inference.py": file_sha256(INFERENCE_SCRIPT), "tensorflow": tf.__version__}
+            "inference.py": file_sha256(INFERENCE_SCRIPT), "tensorflow": tf.__version__, "export_code": code}
 
 
 def read_model_info(tarball: Path) -> dict[str, Any] | None:

@@ -81,12 +81,10 @@ def export_savedmodel(model: Any, dest: Path) -> Path:
         def one(encoded: Any) -> Any:
             # decode_image sniffs PNG/JPEG/GIF/BMP; inference.py admits PNG and JPEG whose header
             # declares at most 4 megapixels, so the decode here is bounded.
-            img = tf.cast(tf.io.decode_image(encoded, channels=c, expand_animations=False, dtype=tf.uint8),
-                          tf.float32)
-            same = tf.reduce_all(tf.equal(tf.shape(img)[:2], [h, w]))
-            # An image of the model's size goes in untouched; others are resized bilinearly.
-            return tf.cond(same, lambda: tf.ensure_shape(img, (h, w, c)),
-                           lambda: tf.ensure_shape(tf.image.resize(img, (h, w), method="bilinear"), (h, w, c)))
+            img = tf.io.decode_image(encoded, channels=c, expand_animations=False, dtype=tf.uint8)
+            # Bilinear with half-pixel centres samples an image of the model's size exactly at its
+            # pixels, so those go in untouched (the test checks it); others are resized.
+            return tf.ensure_shape(tf.image.resize(tf.cast(img, tf.float32), (h, w), method="bilinear"), (h, w, c))
 
         pixels = tf.map_fn(one, images, fn_output_signature=tf.TensorSpec((h, w, c), tf.float32))
         return model(pixels, training=False)
