@@ -86,6 +86,18 @@ def test_the_activation_list_is_keras_own(tmp_path):
         assert tuple(keras.activations.get(name)(x).shape) == (2, 6), name
 
 
+@pytest.mark.parametrize("old, new, key", [
+    ("hidden = [32]", "hidden = [1000000000]", "baseline.hidden.0"),
+    ("filters = 8", "filters = 300000", "cnn.blocks.0.filters"),
+    ("seeds = [0, 1]", "seeds = [-1, 1]", "seeds.0"),
+    ("seeds = [0, 1]", "seeds = [4294967296]", "seeds.0"),
+])
+def test_sizes_and_seeds_are_bounded(write_study, old, new, key):
+    """A typo (a billion units) is a line naming the key, not an out-of-memory crash in Keras; a
+    seed outside NumPy's unsigned 32 bits is refused before training, not by NumPy during it."""
+    assert key in _load_error(write_study, old, new)
+
+
 @pytest.mark.parametrize("name", ["x" * 300, "a/b", "../up", "-dash", "with space", "ok" * 33])
 def test_study_names_are_short_plain_file_names(write_study, name):
     msg = _load_error(write_study, 'name = "tiny"', f'name = "{name}"')

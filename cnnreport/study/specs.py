@@ -46,7 +46,7 @@ Padding = Literal["same", "valid"]  # what keras.layers.Conv2D accepts
 MODEL_NAME = r"^[^\W_][\w ·×.,:;()\[\]+/#%=&'-]*$"
 MODEL_NAME_MAX = 80
 
-Units = Annotated[int, Field(ge=1)]  # of a Dense layer
+Units = Annotated[int, Field(ge=1, le=65536)]  # of a Dense layer: a typo is an error, not out of memory
 Pixels = Annotated[int, Field(ge=1, le=4096)]  # a side of an image
 Seed = Annotated[int, Field(ge=0, lt=2**32)]  # NumPy's and Keras's seeds are unsigned 32-bit
 
