@@ -151,7 +151,8 @@ def test_study_name_and_run_ids_cannot_steer_reading_runs_outside(submission, tr
     victim = tmp_path / "victim" / "runs"
     shutil.copytree(trained_study.study_runs, victim)  # run records that would match the report's ids
     name = "../../../victim/runs"
-    assert (folder / "runs" / name).resolve() == victim.resolve()
+    (folder / "runs").mkdir()  # handed in, empty: a path through it reaches the victim
+    assert (folder / "runs" / name).resolve() == victim.resolve() and (folder / "runs" / name).is_dir()
 
     def steer(r: dict[str, Any]) -> None:
         r["study"]["name"] = name
