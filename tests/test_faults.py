@@ -155,23 +155,29 @@ def test_a_run_store_write_killed_half_way_leaves_no_run(tmp_path):
 # ---------------------------------------------------------------------------- every run diverges
 
 
-def test_a_study_whose_every_run_diverges_renders_a_report_that_says_so(tmp_path, capsys):
-    """Was: `max() arg is an empty sequence`. Linear layers and a learning rate of 1e30 send every
-    loss to NaN in the first epoch."""
+def _build_diverging(tmp_path: Path, capsys, linear: bool) -> tuple[str, Path, dict]:
+    """Build a tiny study at a learning rate of 1e30: the MLP's loss goes to NaN in its first
+    epoch; with linear activations every model's does (ReLU CNNs die to a finite loss instead)."""
     write_idx_folder(tmp_path / "data", n_train=120, n_test=40)
     text = study_toml(name="diverge", seeds="[0]", train_subset=None, val_subset=None, test_subset=None,
                       epochs=1, levels="[1, 3]", learning_rate="1e30")
-    text = (text.replace("hidden = [32]", 'hidden = [32]\nactivation = "linear"')
-                .replace("dense = [32]", 'dense = [32]\ndense_activation = "linear"')
-                .replace("kernel_size = 3\n", 'kernel_size = 3\nactivation = "linear"\n'))
+    if linear:
+        text = (text.replace("hidden = [32]", 'hidden = [32]\nactivation = "linear"')
+                    .replace("dense = [32]", 'dense = [32]\ndense_activation = "linear"')
+                    .replace("kernel_size = 3\n", 'kernel_size = 3\nactivation = "linear"\n'))
     study = tmp_path / "diverge.toml"
     study.write_text(text, encoding="utf-8")
     code, out, err = run_cli(["build", "--study", study, "--data-dir", tmp_path / "data", "--runs-dir",
                               tmp_path / "runs", "--reports-dir", tmp_path / "reports", "--no-pdf"], capsys)
     assert code == 0, err
-    assert out.count("loss became NaN — recorded as diverged") == 5
     folder = tmp_path / "reports" / "diverge"
-    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    return out, folder, json.loads((folder / "report.json").read_text(encoding="utf-8"))
+
+
+def test_a_study_whose_every_run_diverges_renders_a_report_that_says_so(tmp_path, capsys):
+    """Was: `max() arg is an empty sequence`."""
+    out, folder, report = _build_diverging(tmp_path, capsys, linear=True)
+    assert out.count("loss became NaN — recorded as diverged") == 5
     assert all(r["diverged"] for r in report["runs"])
     assert all(m["test_accuracy"]["mean"] is None for m in report["models"])
     runs_complete = next(c for c in report["checklist"] if c["id"] == "runs_complete")
@@ -183,3 +189,16 @@ def test_a_study_whose_every_run_diverges_renders_a_report_that_says_so(tmp_path
     assert code == 0, err  # scored, integrity intact: what it lacks costs points, not a crash
     result = json.loads(out)
     assert 0 < result["score"]["earned"] < result["score"]["automatic"] and result["score"]["integrity"]
+
+
+@pytest.mark.slow  # 13–20 s: `make test` has the study whose every run diverges; this one runs with -m slow
+def test_a_study_whose_baseline_diverges_renders_with_the_cnns_results(tmp_path, capsys):
+    """Was: a TypeError in the permutation paragraph (None − float) when only the MLP diverged."""
+    out, folder, report = _build_diverging(tmp_path, capsys, linear=False)
+    by_role = {m["role"]: m for m in report["models"]}
+    assert by_role["baseline"]["test_accuracy"]["mean"] is None
+    assert by_role["reference"]["test_accuracy"]["mean"] is not None
+    assert "mlp" not in report["probes"]["permutation"]["models"]
+    assert report["generated"]["permutation"].startswith("Not measured")
+    code, out, err = run_cli(["check", folder], capsys)
+    assert code == 0, err

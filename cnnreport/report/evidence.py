@@ -29,7 +29,8 @@ FEATURE_MAP_IMAGE = 0  # index of the test image every feature-map figure shows
 DIVERGED = "every run it needs diverged (its training loss became NaN or infinite)"
 # Said in place of a generated paragraph about trained models that cannot be written (prose.py
 # leaves such a paragraph out; the report keeps its place and says why).
-NOT_MEASURED_TEXT = {key: f"Not measured: {DIVERGED}." for key in ("translation", "equivariance", "errors", "q1")}
+NOT_MEASURED_TEXT = {key: f"Not measured: {DIVERGED}."
+                     for key in ("translation", "equivariance", "permutation", "errors", "q1")}
 
 
 # ------------------------------------------------------------------------------------- caching
