@@ -74,10 +74,10 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     return study, splits
 
 
-def _plan(study: Any, limit: int | None) -> list[Any]:
+def _plan(study: Any, splits: Any, limit: int | None) -> list[Any]:
     from cnnreport.train.plan import plan_runs
 
-    plan = plan_runs(study)
+    plan = plan_runs(study, splits.fingerprint)
     if limit:  # the first `limit` seeds of every model
         seeds = list(study.seeds)[:limit]
         plan = [r for r in plan if r.seed in seeds]
@@ -91,7 +91,7 @@ def naive_worker(args: argparse.Namespace) -> dict[str, Any]:
 
     keras.config.set_dtype_policy("float32")
     study, splits = _load(args)
-    plan = _plan(study, args.seeds_limit)
+    plan = _plan(study, splits, args.seeds_limit)
     results = []
     started = time.perf_counter()
     for spec in plan:
@@ -114,7 +114,7 @@ def cnnreport_worker(args: argparse.Namespace) -> dict[str, Any]:
     from cnnreport.train.runner import groups_of, save_run
 
     study, splits = _load(args)
-    plan = _plan(study, args.seeds_limit)
+    plan = _plan(study, splits, args.seeds_limit)
     lv = levers.choose(plan[0].training.precision)
     results = []
     started = time.perf_counter()
@@ -122,7 +122,7 @@ def cnnreport_worker(args: argparse.Namespace) -> dict[str, Any]:
         programs = ProgramCache()
         for group in groups_of(plan, lv.max_towers):
             for record, model in train_group(group, splits, None, lv, programs):
-                save_run(Path(tmp), record, model)
+                save_run(Path(tmp), record, model, splits.fingerprint)
                 results.append({"model": record["model"]["name"], "seed": record["seed"],
                                 "test_accuracy": record["test"]["accuracy"]})
                 _say(args, f"cnnreport: {record['model']['name']} · seed {record['seed']} "
