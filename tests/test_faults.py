@@ -99,6 +99,7 @@ def test_kill_mid_epoch_then_resume_matches_the_uninterrupted_build(trained_copy
     assert f"{SHARED_RUNS - 2} of {SHARED_RUNS} runs already done" in out and out.count("  done ") == 2
 
 
+@pytest.mark.slow  # 10–15 s; `make test` kills the run store's writer half-way (below) without training
 def test_kill_while_a_run_folder_is_written_then_resume_matches(trained_copy, tmp_path, capsys):
     original, removed = _without_kernel_7(trained_copy)
     before = set(_complete(trained_copy.study_runs))
