@@ -4,7 +4,7 @@ TensorFlow is the default backend where it is installed (faster on a CPU, and ne
 SavedModel export); JAX where TensorFlow is absent, and JAX where a GPU is visible and JAX has
 its CUDA plugin (`pip install 'cnnreport[gpu]'`): there the seeds of each architecture train as
 one vmapped program (train/batched.py). Keras is imported only by the commands that need it:
-`render` imports it only when its cache misses (report/cache.py).
+`render` imports it only when its cache misses (cnnreport/memo.py).
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.formatting import fmt_sd_pts
+
 NAIVE_BATCH = 128
 ACCURACY_TOLERANCE = 0.005  # speed must not cost accuracy: means within 0.5 points
 
@@ -157,7 +159,11 @@ def _summary(way: str, plan: list[Any], splits: Any, wall: float, results: list[
 def run_bench(study: str, profile: str, data_dir: str | None = None, synthetic: bool = False,
               seeds_limit: int | None = None, ways: tuple[str, ...] = ("naive", "cnnreport"),
               echo: Any = print, naive_seeds: int | None = None) -> dict[str, Any]:
-    """Each way in its own process, one after the other; returns both summaries."""
+    """Each way in its own process, one after the other; returns both summaries. The study is
+    read here first: bad input fails before minutes of training."""
+    from cnnreport.study.loading import load_study
+
+    load_study(study, profile)
     out: dict[str, Any] = {}
     for way in ways:
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
@@ -180,6 +186,16 @@ def run_bench(study: str, profile: str, data_dir: str | None = None, synthetic: 
         out[way] = json.loads(Path(result_path).read_text())
         os.unlink(result_path)
     return out
+
+
+def accuracy_gap(results: dict[str, Any]) -> float:
+    """How far the two ways' mean test accuracies are apart (a fraction)."""
+    return abs(results["naive"]["mean_test_accuracy"] - results["cnnreport"]["mean_test_accuracy"])
+
+
+def points(x: float) -> str:
+    """A difference of accuracies in points, as the bench says it: '0.50 pts'."""
+    return fmt_sd_pts(x)
 
 
 def format_report(results: dict[str, Any]) -> list[str]:

@@ -1,232 +1,128 @@
-"""Command line: parse, call the library, print. `main(argv) -> int` so tests call it directly.
+"""Command line: parse arguments, call the pipeline, print. `main(argv) -> int` so tests call it
+directly. The work lives in pipeline.py (and bench.py, the deploy and rubric entry points).
 
-Exit codes: 0 success; 1 the job ran but a check failed; 2 bad input (one line, no traceback).
+Exit codes (docs/exit-codes.md): 0 success; 1 the job ran but a check failed; 2 bad input (one
+line, no traceback); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from cnnreport import __version__
+from cnnreport import __version__, bench, pipeline
 from cnnreport.backend import choose_default_backend, import_keras
-from cnnreport.console import Echo, say
+from cnnreport.console import say
+from cnnreport.deploy import endpoint_test, endpoints, server, training_jobs
 from cnnreport.errors import UserError
-from cnnreport.study.loading import load_study, resolve_study_path
+from cnnreport.rubric.grading import run_check
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
-
-choose_default_backend()  # before anything imports Keras
+from cnnreport.train.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _workspace(args: argparse.Namespace):
-    from cnnreport.train.workspace import Workspace
-
-    return Workspace(runs_root=Path(args.runs_dir), reports_root=Path(args.reports_dir),
-                     data_dir=Path(args.data_dir) if args.data_dir else None)
-
-
-def _study(args: argparse.Namespace):
-    """The study at the asked profile; commands that read runs default to the study last built
-    in the runs folder and to the profile of its last training (so `render` after `make report`
-    finds the quick runs), else full."""
-    _default_to_last_study(args, Path(args.runs_dir))
-    profile = args.profile
-    if profile is None:
-        from cnnreport.train import store
-
-        name = load_study(args.study, None).name
-        last = store.last_profile(store.study_runs_dir(args.runs_dir, name))
-        if last not in PROFILES:  # "base": trained from the study file without a profile
-            return load_study(args.study, None) if last else load_study(args.study, "full")
-        profile = last
-    return load_study(args.study, profile)
-
-
-def _default_to_last_study(args: argparse.Namespace, runs_root: Path, echo: Echo = say) -> None:
-    """Without --study, a command that reads finished work takes the study last built under
-    `runs_root` (else the default study) and says which it took."""
-    if args.study is not None:
-        return
-    from cnnreport.train import store
-
-    note = store.last_study(runs_root)
-    if note is None:
-        args.study = DEFAULT_STUDY
-        echo(f"study: {DEFAULT_STUDY} (the default; nothing built in {runs_root}/ yet; --study picks another)")
-        return
-    if Path(note["study"]).is_absolute() and not Path(note["study"]).is_file():
-        raise UserError(f"{runs_root / store.LAST_STUDY_FILE}: the study last built here, {note['study']}, "
-                        "is gone; pass --study")
-    args.study = note["study"]
-    echo(f"study: {note['name']} (the last built in {runs_root}/; --study picks another)")
-
-
-def _remember_study(args: argparse.Namespace, study) -> None:
-    """Note the study just trained, for the commands that read finished work. A built-in name
-    is kept as it is; a file as its absolute path (told apart as the loader tells them)."""
-    from cnnreport.train import store
-
-    given = Path(args.study)
-    reference = str(given.resolve()) if given.suffix == ".toml" or given.exists() else args.study
-    store.remember_study(args.runs_dir, study.name, reference)
-
-
-def _train_here(args: argparse.Namespace, study, ws) -> dict[str, int]:
-    from cnnreport.pipeline import train
-    from cnnreport.train.levers import unused_gpu_warning
-
-    warning = unused_gpu_warning()  # before hours are spent on the CPU
-    if warning:
-        print(f"cnnreport: WARNING: {warning}", file=sys.stderr, flush=True)
-    _estimate_full_profile_on_cpu(args, study, ws)
-    counts = train(study, ws, say)
-    _remember_study(args, study)
-    return counts
-
-
-def _estimate_full_profile_on_cpu(args: argparse.Namespace, study, ws) -> None:
-    """The full profile is the GPU's: without a GPU, say first how long it would take here and
-    how to get a report in minutes instead, then go on (no question: CI has no one to answer)."""
-    if study.profile != "full":
-        return
-    lighter = load_study(args.study, "quick")
-    if lighter.model_dump(exclude={"profile"}) == study.model_dump(exclude={"profile"}):
-        return  # the study has no quick profile to suggest
-    from cnnreport.train import levers
-
-    if levers.accelerator() == "gpu":
-        return
-    from cnnreport.train.estimate import estimate_study
-    from cnnreport.train.progress import duration
-
-    estimate = estimate_study(study, ws.splits(study), ws.runs_root)
-    if estimate is None:
-        return  # nothing left to train
-    study_option = "" if args.study == DEFAULT_STUDY else f" --study {args.study}"
-    demo = ("" if study.name == "fashion-mnist"
-            else f", or `cnnreport {args.command} --study fashion-mnist --profile quick` (the offline demo)")
-    say(f"no GPU visible: the full profile of {study.name} has {estimate.runs} runs to train, "
-        f"about {duration(estimate.seconds)} on this machine")
-    say(f"  estimated from training steps timed on {estimate.device}: {'; '.join(estimate.timed)}")
-    say(f"  for a report in minutes on a CPU: `cnnreport {args.command}{study_option} --profile quick`"
-        f"{demo}; going on with the full profile (Ctrl-C stops; finished runs are kept)")
+def _context(args: argparse.Namespace) -> pipeline.Context:
+    workspace = Workspace(runs_root=Path(args.runs_dir), reports_root=Path(args.reports_dir),
+                          data_dir=Path(args.data_dir) if args.data_dir else None)
+    return pipeline.open_context(args.study, args.profile, workspace, say)
 
 
 # ----------------------------------------------------------------------------------- subcommands
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    study = _study(args)
+    ctx = _context(args)
     if args.dry_run and args.backend != "sagemaker":
         raise UserError("--dry-run plans SageMaker training jobs: use it with --backend sagemaker")
     if args.backend == "sagemaker":
-        from cnnreport.deploy.training_jobs import train_sagemaker
-
-        counts = train_sagemaker(study, _workspace(args), args.region, args.role,
-                                 args.instance_type, args.max_parallel, args.bucket, echo=say,
-                                 dry_run=args.dry_run)
+        counts = training_jobs.train_sagemaker(ctx.study, ctx.workspace, args.region, args.role,
+                                               args.instance_type, args.max_parallel, args.bucket, echo=say,
+                                               dry_run=args.dry_run)
         if args.dry_run:
             return 0
-        _remember_study(args, study)
+        pipeline.remember_study(ctx)
         say(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
             + (f", {counts['failed']} failed" if counts["failed"] else ""))
         return 1 if counts["failed"] else 0
-    counts = _train_here(args, study, _workspace(args))
+    counts = pipeline.train(ctx, say)
     say(f"trained {counts['trained']} runs, {counts['skipped']} already done"
         + (f", {counts['diverged']} diverged" if counts["diverged"] else ""))
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.server import serve
+def cmd_build(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    pipeline.train(ctx, say)
+    pipeline.render(ctx, say, pdf=not args.no_pdf)
+    return 0
 
-    serve(_study(args), _workspace(args), args.model, args.seed, args.host, args.port, args.max_body, say)
+
+def cmd_render(args: argparse.Namespace) -> int:
+    pipeline.render(_context(args), say, pdf=not args.no_pdf)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    ctx = _context(args)
+    server.serve(ctx.study, ctx.workspace, args.model, args.seed, args.host, args.port, args.max_body, say)
     return 0
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.endpoints import deploy, describe_plan, plan_deploy
-
-    plan = plan_deploy(_study(args), _workspace(args), args.model, args.seed, args.region,
-                       args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run, say)
-    say(describe_plan(plan))
+    ctx = _context(args)
+    plan = endpoints.plan_deploy(ctx.study, ctx.workspace, args.model, args.seed, args.region, args.instance_type,
+                                 args.role, args.endpoint_name, args.bucket, args.dry_run, say)
+    say(endpoints.describe_plan(plan))
     if not args.dry_run:
-        deploy(plan, Path(args.runs_dir), say)
+        endpoints.deploy(plan, Path(args.runs_dir), say)
     return 0
 
 
 def cmd_undeploy(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.endpoints import undeploy
-
-    undeploy(args.endpoint, args.region, say, Path(args.runs_dir))
+    endpoints.undeploy(args.endpoint, args.region, say, Path(args.runs_dir))
     return 0
 
 
 def cmd_endpoint_test(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.endpoint_test import endpoint_test
-
-    t = endpoint_test(_study(args), _workspace(args), args.endpoint, args.local, args.n,
-                      args.model, args.seed, args.region, say)
+    ctx = _context(args)
+    t = endpoint_test.endpoint_test(ctx.study, ctx.workspace, args.endpoint, args.local, args.n,
+                                    args.model, args.seed, args.region, say)
     # 1: the endpoint disagrees with the local model, or answered a bad request otherwise than expected
     return 0 if t["agreement"] == 1.0 and t["same_model"] and t["bad_requests_as_expected"] else 1
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    from cnnreport.pipeline import render
-
-    render(_study(args), _workspace(args), say, pdf=not args.no_pdf)
-    return 0
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from cnnreport.pipeline import render
-
-    study, ws = _study(args), _workspace(args)
-    _train_here(args, study, ws)
-    render(study, ws, say, pdf=not args.no_pdf)
-    return 0
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    from cnnreport.rubric.grading import run_check
-
-    if not args.report_dirs:
+    folders = [Path(d) for d in args.report_dirs]
+    if not folders:
         # --json prints data on stdout: the note on which study was taken goes to stderr there.
         note = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else say
-        _default_to_last_study(args, Path(args.runs_dir or "runs"), note)
-    return run_check(args, say)
+        folders = [pipeline.default_report_dir(args.study, Path(args.reports_dir), Path(args.runs_dir or "runs"),
+                                               note)]
+    return run_check(folders, args.rubric, args.runs_dir, args.min_score, args.json, args.csv, say)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    source = resolve_study_path(args.study)
-    target = Path(args.output or f"{Path(source).stem}.toml")
-    if target.exists() and not args.force:
-        raise UserError(f"{target} exists; pass --force to overwrite it or --output for another name")
-    shutil.copyfile(source, target)
+    target = pipeline.init_study(args.study, args.output, args.force)
     say(f"wrote {target}: edit it (names, text.rationale, text.interpretation, ...) and run "
         f"`cnnreport build --study {target}`")
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from cnnreport.bench import ACCURACY_TOLERANCE, format_report, run_bench
-
-    load_study(args.study, args.profile)  # bad input fails here, before minutes of training
     ways = (args.only,) if args.only else ("naive", "cnnreport")
-    results = run_bench(args.study, args.profile, args.data_dir, args.synthetic, args.seeds_limit,
-                        ways=ways, echo=say, naive_seeds=args.naive_seeds)
-    for line in format_report(results):
+    results = bench.run_bench(args.study, args.profile, args.data_dir, args.synthetic, args.seeds_limit,
+                              ways=ways, echo=say, naive_seeds=args.naive_seeds)
+    for line in bench.format_report(results):
         say(line)
     if len(results) < 2:
         return 0
-    gap = abs(results["naive"]["mean_test_accuracy"] - results["cnnreport"]["mean_test_accuracy"])
-    if not args.synthetic and gap > ACCURACY_TOLERANCE:
-        say(f"accuracy differs by {100 * gap:.2f} pts (> {100 * ACCURACY_TOLERANCE:.1f}): speed cost accuracy")
+    gap = bench.accuracy_gap(results)
+    if not args.synthetic and gap > bench.ACCURACY_TOLERANCE:
+        say(f"accuracy differs by {bench.points(gap)} (> {bench.points(bench.ACCURACY_TOLERANCE)}): "
+            "speed cost accuracy")
         return 1
     return 0
 
@@ -454,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
+    choose_default_backend()  # Keras reads KERAS_BACKEND once; subprocesses inherit it
     try:
         if args.command not in ("init", "check", "undeploy", "render"):  # render: only on a memo miss
             import_keras()

@@ -1,8 +1,11 @@
-"""Number formatting, in one place: the Python that writes sentences (findings, prose, checklist
-and rubric evidence) and the Jinja filters that lay out tables call the same functions, so the
-HTML, the PDF, the generated text and the rubric's evidence print a number the same way.
+"""Number formatting, in one place: the Python that writes sentences (report/wording: findings,
+paragraphs, checklist and rubric evidence) and the Jinja filters that lay out tables call the
+same functions, so the HTML, the PDF, the generated text and the rubric's evidence print a number
+the same way. No other module formats a number for a reader.
 
-A missing value (None, NaN, ±inf) prints as an em dash, never as "nan".
+A missing value (None, NaN, ±inf) prints as an em dash, never as "nan". A spread (a std, a
+standard deviation in points) is printed with enough decimals to show its first significant
+digit, so a non-zero spread never reads "± 0.000"; its mean gets the same decimals.
 """
 
 from __future__ import annotations
@@ -12,11 +15,31 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+MAX_DIGITS = 6  # a spread smaller than 1e-6 prints as 0.000000: below any accuracy a test set measures
+
 # ------------------------------------------------------------------------------------- filters
 
 
 def _missing(x: Any) -> bool:
     return x is None or (isinstance(x, float) and not math.isfinite(x))
+
+
+def _field(summary: Any, key: str) -> Any:
+    """A summary's value by name, whether it is a model (results.statistics.Summary) or a mapping."""
+    if summary is None:
+        return None
+    if isinstance(summary, dict):
+        return summary.get(key)
+    return getattr(summary, key, None)
+
+
+def spread_digits(spread: Any, digits: int) -> int:
+    """Decimals for a spread and its mean: `digits`, or more when the spread would otherwise print
+    as zero (0.0004 at 3 digits → 4: '0.8501 ± 0.0004')."""
+    if _missing(spread) or spread == 0:
+        return digits
+    first = -math.floor(math.log10(abs(spread)))  # decimals to the first significant digit
+    return max(digits, min(MAX_DIGITS, first))
 
 
 def fmt_num(x: Any, digits: int = 3) -> str:
@@ -33,36 +56,88 @@ def fmt_pts(x: Any, digits: int = 1) -> str:
     return "—" if _missing(x) else f"{100 * x:+.{digits}f} pts"
 
 
-def fmt_pm(summary: dict[str, Any] | None, digits: int = 3) -> str:
+def fmt_pm(summary: Any, digits: int = 3) -> str:
     """mean ± std of a summary; the std is omitted (not invented) with one seed."""
-    if not summary or _missing(summary.get("mean")):
+    mean, std = _field(summary, "mean"), _field(summary, "std")
+    if _missing(mean):
         return "—"
-    if _missing(summary.get("std")):
-        return f"{summary['mean']:.{digits}f} (1 seed)"
-    return f"{summary['mean']:.{digits}f} ± {summary['std']:.{digits}f}"
+    if _missing(std):
+        return f"{mean:.{digits}f} (1 seed)"
+    d = spread_digits(std, digits)
+    return f"{mean:.{d}f} ± {std:.{d}f}"
 
 
-def fmt_pm_pct(summary: dict[str, Any] | None) -> str:
+def fmt_pm_pct(summary: Any, digits: int = 1) -> str:
     """mean ± std of a fraction, in percent: '85.1 % ± 0.3' (the std in points)."""
-    if not summary or _missing(summary.get("mean")):
+    mean, std = _field(summary, "mean"), _field(summary, "std")
+    if _missing(mean):
         return "—"
-    std = summary.get("std")
-    return fmt_pct(summary["mean"]) + ("" if _missing(std) else f" ± {100 * std:.1f}")
+    if _missing(std):
+        return fmt_pct(mean, digits)
+    d = spread_digits(100 * std, digits)
+    return f"{fmt_pct(mean, d)} ± {100 * std:.{d}f}"
 
 
-def pts_value(x: float, signed: bool = True) -> str:
+def fmt_sd_pts(sd: Any, digits: int = 2) -> str:
+    """A standard deviation of fractions in points, unsigned: 0.0025 → '0.25 pts'."""
+    if _missing(sd):
+        return "—"
+    return f"{100 * sd:.{spread_digits(100 * sd, digits)}f} pts"
+
+
+def pts_value(x: Any, signed: bool = True) -> str:
     """A difference of fractions as a bare number of points, with a true minus sign and two
     decimals when one would print 0.0: 0.012 → '+1.2', -0.0004 → '−0.04'."""
+    if _missing(x):
+        return "—"
     digits = 2 if abs(100 * x) < 0.1 and x != 0 else 1
     text = f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}"
     return text.replace("-", "−")
 
 
-def fmt_p(p: float) -> str:
+def fmt_p(p: Any) -> str:
     """A p-value as a sentence prints it: 'p < 0.001', 'p = 0.004', 'p = 0.07'."""
+    if _missing(p):
+        return "p —"
     if p < 0.001:
         return "p < 0.001"
     return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}"
+
+
+def fmt_p_cell(p: Any) -> str:
+    """A p-value as a table cell prints it: '< 0.001', '0.034'."""
+    if _missing(p):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_confidence(confidence: Any) -> str:
+    """A confidence level: 0.95 → '95 %', 0.98333 → '98.3 %', 0.9 → '90 %'."""
+    if _missing(confidence):
+        return "—"
+    return f"{100 * confidence:.1f}".rstrip("0").rstrip(".") + " %"
+
+
+def fmt_ratio(x: Any, digits: int = 2) -> str:
+    """How many times: 2.0 → '2.00×'; at least 100 without decimals: 1234.5 → '1,235×'."""
+    if _missing(x):
+        return "—"
+    return f"{x:,.0f}×" if abs(x) >= 100 else f"{x:.{digits}f}×"
+
+
+def fmt_duration(seconds: float) -> str:
+    """A time to wait, as a clock says it: `1h05m`, `4m07s`."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def fmt_value(value: Any) -> str:
+    """A layer's configuration value as the report prints it: [5, 5] → '5×5'."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float)) for v in value):
+        return "×".join(str(v) for v in value)
+    return str(value)
 
 
 def fmt_tiny(e: float) -> str:
@@ -100,5 +175,19 @@ def paragraphs(text: str) -> Markup:
     return Markup("".join(f"<p>{escape(p)}</p>" for p in parts))
 
 
-FILTERS = {"num": fmt_num, "pct": fmt_pct, "pts": fmt_pts, "pm": fmt_pm, "int": fmt_int,
-           "si": fmt_si, "seconds": fmt_seconds, "shape": fmt_shape, "paragraphs": paragraphs}
+def fmt_points(x: Any) -> str:
+    """Rubric points as the check states them: 12.5, 3, 0."""
+    return "—" if _missing(x) else f"{x:g}"
+
+
+def fmt_signed_int(x: Any) -> str:
+    """A change in a count, signed with a true minus: 1234 → '+1,234', -12 → '−12', 0 → '0'."""
+    if _missing(x):
+        return "—"
+    return f"{int(x):+,}".replace("-", "−") if x else "0"
+
+
+FILTERS = {"num": fmt_num, "pct": fmt_pct, "pts": fmt_pts, "pm": fmt_pm, "pm_pct": fmt_pm_pct, "int": fmt_int,
+           "si": fmt_si, "seconds": fmt_seconds, "shape": fmt_shape, "paragraphs": paragraphs,
+           "pts_value": pts_value, "sd_pts": fmt_sd_pts, "pvalue": fmt_p_cell, "confidence": fmt_confidence,
+           "ratio": fmt_ratio, "signed_int": fmt_signed_int, "value": fmt_value}

@@ -1,4 +1,4 @@
-"""Re-rendering reuses what depends only on runs, data and code (report/cache.py): no figure redrawn, no
+"""Re-rendering reuses what depends only on runs, data and code (cnnreport/memo.py): no figure redrawn, no
 model loaded, no Keras imported, the same report.json; a changed input or a damaged file is
 computed anew, and entries nobody uses any more are pruned."""
 
@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from cnnreport.report import cache as memo
+from cnnreport import memo
 
 from helpers import E2E_TEXT, REPO, shared_study_toml, subprocess_env
 

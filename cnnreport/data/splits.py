@@ -11,7 +11,9 @@ from functools import cached_property
 
 import numpy as np
 
-from cnnreport.data.sources import Dataset
+from pathlib import Path
+
+from cnnreport.data.sources import Dataset, load_dataset
 from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
 
@@ -30,14 +32,13 @@ class Splits:
     y_test: np.ndarray
     origin: str
     original_sizes: list[tuple[int, int]] = field(default_factory=list)
+    # Set once, when the splits are made: every later stage reads them as plain values.
+    input_shape: tuple[int, int, int] = field(init=False)
+    num_classes: int = field(init=False)
 
-    @property
-    def input_shape(self) -> tuple[int, int, int]:
-        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+    def __post_init__(self) -> None:
+        self.input_shape = tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[assignment]
+        self.num_classes = len(self.class_names)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -54,6 +55,13 @@ class Splits:
 
 
 # ------------------------------------------------------------------------------------- splitting
+
+
+def load_splits(spec: DataSpec, data_dir: Path | None) -> Splits:
+    """The data set the study names, split, with its content fingerprint computed here once."""
+    splits = make_splits(load_dataset(spec, data_dir), spec)
+    splits.fingerprint  # noqa: B018 - hashed now, while the arrays are at hand
+    return splits
 
 
 def make_splits(dataset: Dataset, spec: DataSpec) -> Splits:

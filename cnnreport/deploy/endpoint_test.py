@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from pydantic import ValidationError
 
+from cnnreport.contract import problems
 from cnnreport.deploy.artifact import (
     choose_run,
     endpoint_dir,
@@ -28,6 +30,7 @@ from cnnreport.deploy.endpoints import find_deployment
 from cnnreport.deploy.server import running, start_server
 from cnnreport.errors import UserError
 from cnnreport.files import write_json, write_text
+from cnnreport.results.deployment import Deployment
 from cnnreport.train import store
 
 TRANSCRIPT_JSON = "transcript.json"
@@ -312,7 +315,7 @@ def write_transcript(out_dir: Path, transcript: dict[str, Any]) -> None:
     write_text(out_dir / TRANSCRIPT_TXT, table(transcript) + "\n")
 
 
-def load_deployment(runs_root: Path, study_name: str, run_ids: list[str]) -> dict[str, Any] | None:
+def load_deployment(runs_root: Path, study_name: str, run_ids: list[str]) -> Deployment | None:
     """report.json's `deployment`: the last transcript, or None; flagged stale when its run is
     no longer one of the study's runs."""
     path = endpoint_dir(runs_root, study_name) / TRANSCRIPT_JSON
@@ -320,11 +323,13 @@ def load_deployment(runs_root: Path, study_name: str, run_ids: list[str]) -> dic
         return None
     try:
         t = json.loads(path.read_text(encoding="utf-8"))
-        keys = ("where", "endpoint", "model", "run_id", "n", "agreement", "rows", "latency_ms")
-        missing = [k for k in keys if k not in t]
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: damaged endpoint transcript ({exc}); rerun `cnnreport endpoint-test`") from None
-    if missing:
-        raise UserError(f"{path}: endpoint transcript lacks {missing}; rerun `cnnreport endpoint-test`")
-    t["stale"] = t["run_id"] not in run_ids
-    return t
+    if not isinstance(t, dict):
+        raise UserError(f"{path}: not an endpoint transcript; rerun `cnnreport endpoint-test`")
+    try:
+        return Deployment.model_validate({**t, "stale": t.get("run_id") not in run_ids})
+    except ValidationError as exc:
+        found = problems(exc)
+        raise UserError(f"{path}: endpoint transcript not as this cnnreport writes it ({'; '.join(found[:3])}"
+                        f"{f' and {len(found) - 3} more' if len(found) > 3 else ''}); rerun `cnnreport endpoint-test`") from None

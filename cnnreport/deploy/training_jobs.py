@@ -144,7 +144,7 @@ def _estimate(jobs: list[list[Any]], splits: Any) -> list[float | None]:
 
 
 def describe_training_plan(plan: TrainingPlan, role: str | None = None) -> str:
-    from cnnreport.train.progress import duration
+    from cnnreport.formatting import fmt_duration as duration
 
     lines = [f"training plan for study {plan.study}: {sum(map(len, plan.jobs))} runs to train in "
              f"{len(plan.jobs)} SageMaker training jobs ({plan.skipped} runs already done)",

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from cnnreport.formatting import fmt_num
 from cnnreport.train.engine import StepTiming, time_training_steps
 from cnnreport.train.plan import RunSpec
 
@@ -56,7 +57,7 @@ def estimate_plan(todo: list[RunSpec], splits: Any, lv: Any, timer: Timer = time
         seconds += spec.training.epochs * epoch_s + n_test / batch * step_s * INFERENCE_SHARE
     switches = sum(1 for i, s in enumerate(todo) if i == 0 or todo[i - 1].model.name != s.model.name)
     seconds += switches * trace_s
-    timed = tuple(f"{n}: {1000 * t.step_s:.0f} ms per batch of {first[n].training.batch_size}"
+    timed = tuple(f"{n}: {fmt_num(1000 * t.step_s, 0)} ms per batch of {first[n].training.batch_size}"
                   for n, t in timings.items())
     return Estimate(seconds, len(todo), timed, device_words(lv))
 
@@ -95,13 +96,12 @@ def device_words(lv: Any) -> str:
     return f"the {env['device']} ({settings})"
 
 
-def estimate_study(study: Any, splits: Any, runs_root: Any) -> Estimate | None:
-    """The estimate for the study's runs not yet stored under `runs_root`; None when none are left."""
+def estimate_study(study: Any, splits: Any, runs_root: Any, plan: list[RunSpec]) -> Estimate | None:
+    """The estimate for the plan's runs not yet stored under `runs_root`; None when none are left."""
     from cnnreport.train import levers, store
-    from cnnreport.train.plan import full_plan
 
     study_dir = store.study_runs_dir(runs_root, study.name)
-    todo = [r for r in full_plan(study, splits.fingerprint) if not store.is_complete(study_dir / r.run_id)]
+    todo = [r for r in plan if not store.is_complete(study_dir / r.run_id)]
     if not todo:
         return None
     return estimate_plan(todo, splits, levers.choose(todo[0].training.precision))

@@ -61,8 +61,9 @@ def groups_of(todo: list[RunSpec], max_towers: int) -> list[list[RunSpec]]:
 
 
 def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_root: Path,
-             echo: Callable[[str], None] = print) -> dict[str, int]:
-    """Train every run of the plan that is not already stored. Returns counts trained/skipped."""
+             echo: Callable[[str], None] = print, profile: str | None = None) -> dict[str, int]:
+    """Train every run of the plan that is not already stored. Returns counts trained/skipped.
+    `profile`: the study's profile, noted for the commands that read finished work."""
     from cnnreport.train import levers as levers_mod
 
     if not plan:
@@ -71,6 +72,8 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
     if unknown:  # a programming error: such a run's id would not say what data it saw
         raise ValueError(f"runs without a data fingerprint cannot be stored: {', '.join(unknown[:3])}")
     study_dir = store.study_runs_dir(runs_root, plan[0].study)
+    if profile is not None:
+        store.remember_profile(study_dir, profile)
     store.clean_stale(study_dir)
     todo = still_to_train(plan, study_dir, echo)
     skipped = len(plan) - len(todo)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnreport.data.sources import load_dataset
-from cnnreport.data.splits import Splits, make_splits
+from cnnreport.data.splits import Splits, load_splits
 from cnnreport.study.schema import Study
 
 
@@ -23,7 +22,7 @@ class Workspace:
     def splits(self, study: Study) -> Splits:
         key = study.data.model_dump_json()
         if key not in self._splits:
-            self._splits[key] = make_splits(load_dataset(study.data, self.data_dir), study.data)
+            self._splits[key] = load_splits(study.data, self.data_dir)
         return self._splits[key]
 
     def report_dir(self, study: Study) -> Path:

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cnnreport.report import cache as memo  # noqa: E402
+from cnnreport import memo  # noqa: E402
 from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show
 
 # ------------------------------------------------------------------------------------------ data

@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
+from cnnreport.report.figures.figure import Figure  # noqa: E402
+
 DPI = 160
 PALETTE = ["#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d5a97", "#30638e", "#a23e48"]
 STYLE = {
@@ -46,11 +48,11 @@ def _show(ax: Any, image: np.ndarray) -> None:
 TEXT_WIDTH_MM = 174.0  # the A4 page's text width in report.css
 
 
-def with_print_width(fig: dict[str, str], report_dir: Path, dpi: int) -> dict[str, Any]:
+def with_print_width(fig: dict[str, str], report_dir: Path, dpi: int) -> Figure:
     """Add the figure's physical width (mm, from its PNG width at the figure dpi), so the page shows
     it at the size it was drawn — its fonts then print at their real 6–9 pt."""
     from PIL import Image
 
     with Image.open(report_dir / fig["file"]) as im:
         width_px = im.size[0]
-    return {**fig, "width_mm": round(min(TEXT_WIDTH_MM, width_px / dpi * 25.4), 1)}
+    return Figure(**fig, width_mm=round(min(TEXT_WIDTH_MM, width_px / dpi * 25.4), 1))
