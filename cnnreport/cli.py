@@ -47,7 +47,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         say(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
             + (f", {counts['failed']} failed" if counts["failed"] else ""))
         return 1 if counts["failed"] else 0
-    counts = pipeline.train(ctx, say)
+    counts = pipeline.train(ctx, say, args.command)
     say(f"trained {counts['trained']} runs, {counts['skipped']} already done"
         + (f", {counts['diverged']} diverged" if counts["diverged"] else ""))
     return 0
@@ -55,7 +55,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     ctx = _context(args)
-    pipeline.train(ctx, say)
+    pipeline.train(ctx, say, args.command)
     pipeline.render(ctx, say, pdf=not args.no_pdf)
     return 0
 

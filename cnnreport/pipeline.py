@@ -22,7 +22,7 @@ from cnnreport.data.eda import DatasetSummary, describe
 from cnnreport.data.splits import Splits, permute_pixels
 from cnnreport.deploy.endpoint_test import load_deployment
 from cnnreport.errors import UserError
-from cnnreport.formatting import fmt_duration
+from cnnreport.formatting import fmt_duration, fmt_int, fmt_seconds
 from cnnreport import memo
 from cnnreport.report.context import Inputs, build_report
 from cnnreport.report.html import publish
@@ -100,7 +100,7 @@ class Context:
     @cached_property
     def profile_note(self) -> ProfileNote | None:
         """For a quick-profile report of a study file: what the full profile adds, and how."""
-        if self.study.profile != "quick":
+        if self.study.profile != "quick" or not self.file.path.is_file():
             return None
         return ProfileNote(quick=profile_settings(self.study), full=profile_settings(self.file.at("full")),
                            train_images=int(len(self.splits.y_train)),
@@ -117,6 +117,13 @@ def open_context(study: str | None, profile: str | None, workspace: Workspace, e
         # "base": trained from the study file without a profile
         profile = last if last in PROFILES else (None if last else "full")
     return Context(file, file.at(profile), workspace)
+
+
+def context_for(study: Study, workspace: Workspace) -> Context:
+    """A context for a study already loaded (by a test, or a program using the library)."""
+    source = Path(study.source)
+    file = read_study(source) if source.is_file() else StudyFile(source, {}, study.source)
+    return Context(file, study, workspace)
 
 
 def last_built_study(runs_root: Path, echo: Echo) -> str:
@@ -141,19 +148,19 @@ def default_report_dir(study: str | None, reports_root: Path, runs_root: Path, e
 # ------------------------------------------------------------------------------------- train
 
 
-def train(ctx: Context, echo: Echo = print) -> dict[str, int]:
+def train(ctx: Context, echo: Echo = print, command: str = "build") -> dict[str, int]:
     """Train what the plan lacks. The experiment is verified first: an uncontrolled one fails
-    before any training."""
+    before any training. `command`: what the user ran, for the suggestion to run it quick."""
     from cnnreport.train.levers import unused_gpu_warning
 
     warning = unused_gpu_warning()  # before hours are spent on the CPU
     if warning:
         print(f"cnnreport: WARNING: {warning}", file=sys.stderr, flush=True)
-    estimate_full_profile_on_cpu(ctx, echo)
+    estimate_full_profile_on_cpu(ctx, echo, command)
     splits, plan = ctx.splits, ctx.plan
     ctx.verification  # noqa: B018 - raises UserError for an uncontrolled experiment
     echo(f"study {ctx.study.name} ({ctx.study.profile} profile): {len(ctx.specs)} models × "
-         f"{len(ctx.study.seeds)} seeds = {len(plan)} runs on {splits.x_train.shape[0]:,} training images")
+         f"{len(ctx.study.seeds)} seeds = {len(plan)} runs on {fmt_int(splits.x_train.shape[0])} training images")
 
     def splits_for(spec: RunSpec) -> Splits:
         return permute_pixels(splits, PERMUTATION_SEED) if spec.probe == "permuted" else splits
@@ -163,7 +170,7 @@ def train(ctx: Context, echo: Echo = print) -> dict[str, int]:
     return counts
 
 
-def estimate_full_profile_on_cpu(ctx: Context, echo: Echo) -> None:
+def estimate_full_profile_on_cpu(ctx: Context, echo: Echo, command: str = "build") -> None:
     """The full profile is the GPU's: without a GPU, say first how long it would take here and
     how to get a report in minutes instead, then go on (no question: CI has no one to answer)."""
     study = ctx.study
@@ -184,11 +191,11 @@ def estimate_full_profile_on_cpu(ctx: Context, echo: Echo) -> None:
     name = ctx.file.command_name
     study_option = "" if name == DEFAULT_STUDY else f" --study {name}"
     demo = ("" if study.name == "fashion-mnist"
-            else ", or `cnnreport build --study fashion-mnist --profile quick` (the offline demo)")
+            else f", or `cnnreport {command} --study fashion-mnist --profile quick` (the offline demo)")
     echo(f"no GPU visible: the full profile of {study.name} has {estimate.runs} runs to train, "
          f"about {fmt_duration(estimate.seconds)} on this machine")
     echo(f"  estimated from training steps timed on {estimate.device}: {'; '.join(estimate.timed)}")
-    echo(f"  for a report in minutes on a CPU: `cnnreport build{study_option} --profile quick`"
+    echo(f"  for a report in minutes on a CPU: `cnnreport {command}{study_option} --profile quick`"
          f"{demo}; going on with the full profile (Ctrl-C stops; finished runs are kept)")
 
 
@@ -236,7 +243,7 @@ def render(ctx: Context, echo: Echo = print, pdf: bool = True) -> Rendered:
     if pdf:
         paths["pdf"] = render_pdf(paths["html"], out / "report.pdf")
     echo(f"report: {out}/report.html" + (" and report.pdf" if pdf else "")
-         + f" ({len(report.figures)} figures, {time.perf_counter() - t0:.1f} s)")
+         + f" ({len(report.figures)} figures, {fmt_seconds(time.perf_counter() - t0)})")
     return Rendered(paths, report)
 
 

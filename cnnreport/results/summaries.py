@@ -35,10 +35,11 @@ class SeedRun(Part):
 
 
 class Curve(Part):
-    """Mean and std (ddof = 1; 0 with one seed) per epoch over the finished seeds."""
+    """Mean and std (ddof = 1; 0 with one seed) per epoch over the finished seeds (null for an
+    epoch whose value was not finite)."""
 
-    mean: list[float]
-    std: list[float]
+    mean: list[Measured]
+    std: list[Measured]
 
 
 class Curves(Part):

@@ -22,10 +22,10 @@ from cnnreport.results.summaries import Curve, ModelSummary  # noqa: E402
 
 
 def _band(ax: Any, curve: Curve, color: str, label: str, style: str = "-") -> None:
-    mean = np.asarray(curve.mean)
+    mean = np.asarray(curve.mean, dtype=float)  # null (a non-finite epoch) as NaN: a gap in the line
     if not len(mean):
         return
-    std = np.asarray(curve.std)
+    std = np.asarray(curve.std, dtype=float)
     epochs = np.arange(1, len(mean) + 1)
     ax.plot(epochs, mean, style, color=color, label=label, lw=1.6)
     ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.18, lw=0)
