@@ -1,7 +1,8 @@
 """Number formatting, in one place: the Python that writes sentences (report/wording: findings,
 paragraphs, checklist and rubric evidence) and the Jinja filters that lay out tables call the
 same functions, so the HTML, the PDF, the generated text and the rubric's evidence print a number
-the same way. No other module formats a number for a reader.
+the same way. No other module formats a number for a reader. Standard library only: the training
+job's image imports it too (progress lines).
 
 A missing value (None, NaN, ±inf) prints as an em dash, never as "nan". A spread (a std, a
 standard deviation in points) is printed with enough decimals to show its first significant
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import math
 from typing import Any
-
-from markupsafe import Markup, escape
 
 MAX_DIGITS = 6  # a spread smaller than 1e-6 prints as 0.000000: below any accuracy a test set measures
 
@@ -169,12 +168,6 @@ def fmt_shape(shape: Any) -> str:
     return "×".join(str(d) for d in shape) if shape else "—"
 
 
-def paragraphs(text: str) -> Markup:
-    """The author's plain text as escaped paragraphs (blank line = new paragraph)."""
-    parts = [p.strip() for p in str(text).split("\n\n") if p.strip()]
-    return Markup("".join(f"<p>{escape(p)}</p>" for p in parts))
-
-
 def fmt_points(x: Any) -> str:
     """Rubric points as the check states them: 12.5, 3, 0."""
     return "—" if _missing(x) else f"{x:g}"
@@ -188,6 +181,6 @@ def fmt_signed_int(x: Any) -> str:
 
 
 FILTERS = {"num": fmt_num, "pct": fmt_pct, "pts": fmt_pts, "pm": fmt_pm, "pm_pct": fmt_pm_pct, "int": fmt_int,
-           "si": fmt_si, "seconds": fmt_seconds, "shape": fmt_shape, "paragraphs": paragraphs,
+           "si": fmt_si, "seconds": fmt_seconds, "shape": fmt_shape,
            "pts_value": pts_value, "sd_pts": fmt_sd_pts, "pvalue": fmt_p_cell, "confidence": fmt_confidence,
            "ratio": fmt_ratio, "signed_int": fmt_signed_int, "value": fmt_value}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import jinja2
+from markupsafe import Markup, escape
 
 from cnnreport import resources
 from cnnreport.files import write_text
@@ -30,11 +31,17 @@ REPORT_TEMPLATE = "report.html.j2"
 APPENDIX_TEMPLATE = "sections/rubric.html.j2"  # included last by REPORT_TEMPLATE
 
 
+def paragraphs(text: str) -> Markup:
+    """The author's plain text as escaped paragraphs (blank line = new paragraph)."""
+    parts = [p.strip() for p in str(text).split("\n\n") if p.strip()]
+    return Markup("".join(f"<p>{escape(p)}</p>" for p in parts))
+
+
 def environment_jinja() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resources.templates())),
                              autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(FILTERS)
+    env.filters.update(FILTERS, paragraphs=paragraphs)
     env.globals["words"] = wording
     return env
 
