@@ -18,6 +18,7 @@ from cnnreport.console import say
 from cnnreport.deploy import endpoint_test, endpoints, server, training_jobs
 from cnnreport.errors import UserError
 from cnnreport.rubric.grading import run_check
+from cnnreport.rubric.report_json import schema_text
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
 from cnnreport.train.workspace import Workspace
 
@@ -108,6 +109,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     target = pipeline.init_study(args.study, args.output, args.force)
     say(f"wrote {target}: edit it (names, text.rationale, text.interpretation, ...) and run "
         f"`cnnreport build --study {target}`")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    sys.stdout.write(schema_text())
     return 0
 
 
@@ -204,6 +210,13 @@ Exit 1 when the faster way cost accuracy.""", """\
 examples:
   cnnreport bench --study fashion-mnist --profile quick
   cnnreport bench --study cifar10 --synthetic --naive-seeds 1   # a GPU without the data"""),
+    "schema": ("print report.json's JSON Schema", """\
+Print the JSON Schema (draft 2020-12) every report.json of this cnnreport follows, generated from
+the models `check` reads a report through (report.schema.json in the repository is the same
+text). Any JSON Schema validator then checks a submission without cnnreport.""", """\
+examples:
+  cnnreport schema > report.schema.json
+  check-jsonschema --schemafile report.schema.json submissions/*/report.json"""),
     "init": ("write a copy of a built-in study to edit", """\
 Copy a built-in study file here to edit: names, seeds, the experiment's factor and levels, and
 your own prose (data set, rationale per design decision, interpretation).""", """\
@@ -336,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="write one row per report (a column per criterion and item) to this file")
     p.set_defaults(handler=cmd_check)
 
+    p = _subcommand(sub, "schema")
+    p.set_defaults(handler=cmd_schema)
+
     p = _subcommand(sub, "init")
     p.add_argument("--study", default=DEFAULT_STUDY, help="built-in study to copy")
     p.add_argument("--output", "-o", help="file to write (default <study>.toml here)")
@@ -352,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     choose_default_backend()  # Keras reads KERAS_BACKEND once; subprocesses inherit it
     try:
-        if args.command not in ("init", "check", "undeploy", "render"):  # render: only on a memo miss
+        if args.command not in ("init", "check", "undeploy", "render", "schema"):  # render: only on a memo miss
             import_keras()
         return args.handler(args)
     except UserError as exc:

@@ -56,17 +56,27 @@ _PROBLEMS = {
 }
 
 
+_UNION_TAGS = ("function-", "nullable[", "list[", "tuple[", "dict[", "literal[", "json-or-python[")
+
+
+def _model_names() -> set[str]:
+    names, todo = set(), [BaseModel]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
-    """('models', 0, 'test_accuracy', 'mean') → 'models[0].test_accuracy.mean'. A union's member
-    names (pydantic adds them to the path, e.g. 'float' or 'MLPSpec') are left out."""
+    """('models', 0, 'test_accuracy', 'mean') → 'models[0].test_accuracy.mean'. The union members
+    pydantic adds to a path ('float', 'MLPSpec', 'function-before[…]') are left out."""
+    tags = _model_names() | {"int", "float", "str", "bool", "none"}
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part[:1].isupper() or part in ("float", "int", "str", "bool", "none", "list[int]", "function-before[_finite_or_none(), nullable[float]]") \
-                or part.startswith(("function-", "nullable[", "list[", "literal[", "dict[")):
-            continue
-        else:
+        elif part not in tags and not part.startswith(_UNION_TAGS):
             out += f".{part}" if out else part
     return out or "(top level)"
 

@@ -51,7 +51,10 @@ def _no_constant(name: str) -> float:
 def parse_report(text: str) -> ReportJson:
     """A submission's report.json, read strictly. Raises ValueError (json.JSONDecodeError for text
     that is not JSON, MalformedReport for JSON that breaks the contract)."""
-    data = json.loads(text, parse_constant=_no_constant)  # NaN and Infinity are not JSON
+    try:
+        data = json.loads(text, parse_constant=_no_constant)  # NaN and Infinity are not JSON
+    except RecursionError:
+        raise ValueError("nested too deeply to be a report.json") from None
     if not isinstance(data, dict):
         raise MalformedReport(["(top level): expected an object"])
     try:
