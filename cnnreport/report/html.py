@@ -38,7 +38,7 @@ def paragraphs(text: str) -> Markup:
 
 
 def environment_jinja() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resources.templates())),
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resources.template_folder())),
                              autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(FILTERS, paragraphs=paragraphs)

@@ -19,7 +19,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-DEFAULT_RUBRIC = Path(str(resources.rubric()))
+DEFAULT_RUBRIC = Path(str(resources.rubric())).resolve()  # rubric.toml, not studies/../rubric.toml
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
 

@@ -35,7 +35,7 @@ def resolve_study_path(study: str) -> Path:
     builtin = resources.study(study)
     if builtin is not None:
         return Path(str(builtin))
-    names = [p.name.removesuffix(".toml") for p in resources.studies()]
+    names = [p.name.removesuffix(".toml") for p in resources.study_files()]
     raise UserError(f"unknown study {study!r}: expected one of {names} or a path to a .toml file")
 
 

@@ -1,0 +1,7 @@
+"""The built-in study files, as the package `cnnreport.resources.studies` (and, beside them in a
+wheel, the course rubric rubric.toml).
+
+pyproject.toml maps this top-level folder into the package (a wheel carries it there; an
+editable install imports it from here), so code reads it through importlib.resources only
+(docs/packaging.md). Nothing to import: the marker makes the folder a package.
+"""
