@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from cnnreport import memo
 from cnnreport.console import Echo
 from cnnreport.data.eda import DatasetSummary, describe
 from cnnreport.data.splits import Splits, permute_pixels
 from cnnreport.deploy.endpoint_test import load_deployment
 from cnnreport.errors import UserError
 from cnnreport.formatting import fmt_duration, fmt_int, fmt_seconds
-from cnnreport import memo
 from cnnreport.report.context import Inputs, build_report
 from cnnreport.report.html import publish
 from cnnreport.report.pdf import render_pdf
@@ -37,8 +37,9 @@ from cnnreport.study.models import ModelSpec, study_models
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
 from cnnreport.study.summary import ProfileNote, profile_settings
-from cnnreport.train import store
+from cnnreport.train import levers, store
 from cnnreport.train.environment import Environment, environment
+from cnnreport.train.estimate import estimate_study
 from cnnreport.train.plan import PERMUTATION_SEED, RunSpec, full_plan
 from cnnreport.train.runner import run_plan
 from cnnreport.train.workspace import Workspace
@@ -151,9 +152,7 @@ def default_report_dir(study: str | None, reports_root: Path, runs_root: Path, e
 def train(ctx: Context, echo: Echo = print, command: str = "build") -> dict[str, int]:
     """Train what the plan lacks. The experiment is verified first: an uncontrolled one fails
     before any training. `command`: what the user ran, for the suggestion to run it quick."""
-    from cnnreport.train.levers import unused_gpu_warning
-
-    warning = unused_gpu_warning()  # before hours are spent on the CPU
+    warning = levers.unused_gpu_warning()  # before hours are spent on the CPU
     if warning:
         print(f"cnnreport: WARNING: {warning}", file=sys.stderr, flush=True)
     estimate_full_profile_on_cpu(ctx, echo, command)
@@ -179,11 +178,9 @@ def estimate_full_profile_on_cpu(ctx: Context, echo: Echo, command: str = "build
     lighter = ctx.file.at("quick")
     if lighter.model_dump(exclude={"profile"}) == study.model_dump(exclude={"profile"}):
         return  # the study has no quick profile to suggest
-    from cnnreport.train import levers
 
     if levers.accelerator() == "gpu":
         return
-    from cnnreport.train.estimate import estimate_study
 
     estimate = estimate_study(study, ctx.splits, ctx.workspace.runs_root, ctx.plan)
     if estimate is None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.backend import import_keras
 from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
 
@@ -316,8 +317,7 @@ EXPECTED_FILES = {
 
 def _keras_loader(source: str) -> Dataset:
     """Keras's own loader: reads its cache in ~/.keras/datasets, downloads when missing."""
-    from keras import datasets
-
+    datasets = import_keras().datasets
     loader = {"cifar10": datasets.cifar10, "cifar100": datasets.cifar100,
               "mnist": datasets.mnist, "fashion_mnist": datasets.fashion_mnist}[source]
     previous = socket.getdefaulttimeout()

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 from pydantic import ValidationError
 
+from cnnreport.backend import import_keras
 from cnnreport.contract import problems
 from cnnreport.deploy.artifact import (
     choose_run,
@@ -157,7 +158,7 @@ def _local_model_probabilities(run_dir: Path, images: np.ndarray) -> np.ndarray:
     """The run's own saved model on the same images, in this process, computing in float32 as
     the served graph does (a run trained in mixed precision computes in bf16, whose rounding
     alone would exceed PROB_TOLERANCE): what the endpoint must match."""
-    import keras
+    keras = import_keras()
 
     from cnnreport.deploy.export import float32_copy
 

@@ -22,6 +22,7 @@ from cnnreport.results.differences import Comparison, Difference, canonical, com
 from cnnreport.study.models import ModelSpec
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import DataSpec, TrainingSpec
+from cnnreport.train.models import build_and_analyse
 from cnnreport.train.plan import RunSpec
 
 # A built layer as the rubric check recompares it: [Keras type, config without the name].
@@ -95,8 +96,6 @@ def verify_study(study: Study, plan: Sequence[RunSpec], input_shape: tuple[int, 
     """Build every CNN of the plan, compare each variant with the reference; raise UserError if
     uncontrolled."""
     keras = import_keras()
-
-    from cnnreport.train.models import build_and_analyse
 
     runs: dict[str, list[RunSpec]] = {}
     for spec in plan:

@@ -15,6 +15,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from rich.markup import escape
+from rich.table import Table
+
 from cnnreport.formatting import fmt_points
 from cnnreport.rubric.output import make_console, print_table, write_csv
 from cnnreport.rubric.result import CheckResult, Graded, NotGraded
@@ -55,9 +58,6 @@ def run_check(folders: list[Path], rubric_file: str | None, runs_dir: str | None
 
 
 def _print_summary(results: list[Graded], rubric: Rubric) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
     t = Table(title=f"{rubric.title}: {len(results)} reports", expand=True)
     t.add_column("report", ratio=3)
     t.add_column("verified", justify="right", no_wrap=True)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from cnnreport.files import write_text
 from cnnreport.formatting import fmt_points as _fmt
@@ -17,8 +22,6 @@ from cnnreport.rubric.schema import Rubric
 
 def print_table(result: CheckResult, console: Any = None) -> None:
     """The result as rich tables: scored items, then the items a human reader judges."""
-    from rich.table import Table
-
     console = console or make_console()
     t = Table(title=f"{result.rubric.title} — {result.report_dir}", show_lines=False, expand=True)
     t.add_column("criterion / item", ratio=3)
@@ -55,16 +58,10 @@ def print_table(result: CheckResult, console: Any = None) -> None:
 
 def make_console() -> Any:
     """A terminal's own width; a pipe or file gets 140 columns (rich would wrap at 80)."""
-    import sys
-
-    from rich.console import Console
-
     return Console() if sys.stdout.isatty() else Console(width=140)
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
-
     return escape(text or "")
 
 

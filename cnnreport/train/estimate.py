@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from cnnreport.formatting import fmt_num
+from cnnreport.train import levers, store
 from cnnreport.train.engine import StepTiming, time_training_steps
+from cnnreport.train.environment import environment
+from cnnreport.train.models import analyse, make_model
 from cnnreport.train.plan import RunSpec
 
 INFERENCE_SHARE = 1 / 3  # inference per image vs a training step per image (forward vs forward + backward)
@@ -64,8 +67,6 @@ def estimate_plan(todo: list[RunSpec], splits: Any, lv: Any, timer: Timer = time
 
 def _flops_per_image(todo: list[RunSpec], splits: Any) -> dict[str, int]:
     """FLOPs per image of each model in the plan (built, not compiled: milliseconds each)."""
-    from cnnreport.train.models import analyse, make_model
-
     out: dict[str, int] = {}
     for spec in todo:
         if spec.model.name not in out:
@@ -86,8 +87,6 @@ def _step_model(points: dict[int, float]) -> Callable[[int], float]:
 
 def device_words(lv: Any) -> str:
     """`the CPU (Intel Xeon …, 2 cores; tensorflow, mixed_bfloat16)`: what the steps ran on."""
-    from cnnreport.train.environment import environment
-
     env = environment()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     settings = f"{env['backend']}, {lv.precision}"
@@ -98,8 +97,6 @@ def device_words(lv: Any) -> str:
 
 def estimate_study(study: Any, splits: Any, runs_root: Any, plan: list[RunSpec]) -> Estimate | None:
     """The estimate for the plan's runs not yet stored under `runs_root`; None when none are left."""
-    from cnnreport.train import levers, store
-
     study_dir = store.study_runs_dir(runs_root, study.name)
     todo = [r for r in plan if not store.is_complete(study_dir / r.run_id)]
     if not todo:

@@ -24,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cnnreport.backend import import_keras
+
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
@@ -54,7 +56,7 @@ def cpu_has_native_bf16() -> bool:
 
 def accelerator() -> str:
     """'gpu' or 'cpu', for the active Keras backend."""
-    import keras
+    keras = import_keras()
 
     backend = keras.backend.backend()
     try:
@@ -78,7 +80,7 @@ def accelerator() -> str:
 def unused_gpu_warning() -> str | None:
     """A warning when the machine has a GPU the active backend cannot use: training would run
     on the CPU, hours where minutes were possible. None when there is no GPU or it is used."""
-    import keras
+    keras = import_keras()
 
     from cnnreport.backend import GPU_INSTALL, gpu_visible
 
@@ -91,7 +93,7 @@ def unused_gpu_warning() -> str | None:
 
 def choose(precision: str = "auto") -> Levers:
     """The levers for this machine. `precision` comes from the study (auto, or forced)."""
-    import keras
+    keras = import_keras()
 
     backend = keras.backend.backend()
     device = accelerator()

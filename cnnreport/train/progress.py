@@ -11,6 +11,8 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from cnnreport.console import Echo, draws_live
 from cnnreport.formatting import fmt_duration, fmt_num
@@ -74,9 +76,6 @@ class LiveProgress(Progress):
     REFRESHES_PER_S = 4  # rich redraws from a thread: 0.5 % of a core (1.3 % at its default 10)
 
     def __init__(self, todo: list[RunSpec], echo: Echo = print, console: Any = None):
-        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
-
         super().__init__(todo, echo)
         # markup=False: "[run 3/10]" and "[permuted pixels]" are text, not rich style tags.
         self.display = RichProgress(TextColumn("{task.description}", markup=False), BarColumn(),

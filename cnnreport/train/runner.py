@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cnnreport.files import write_json
+from cnnreport.train import levers as levers_mod
 from cnnreport.train import store
 from cnnreport.train.engine import ProgramCache, train_group
 from cnnreport.train.plan import RunSpec
@@ -64,8 +65,6 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
              echo: Callable[[str], None] = print, profile: str | None = None) -> dict[str, int]:
     """Train every run of the plan that is not already stored. Returns counts trained/skipped.
     `profile`: the study's profile, noted for the commands that read finished work."""
-    from cnnreport.train import levers as levers_mod
-
     if not plan:
         return {"trained": 0, "skipped": 0, "diverged": 0}
     unknown = [r.describe() for r in plan if r.data_fingerprint is None]
