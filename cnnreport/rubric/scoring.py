@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cnnreport.formatting import fmt_points
 from cnnreport.report.content import ReportContent
 from cnnreport.rubric.checks.catalogue import CHECKS
 from cnnreport.rubric.checks.registry import Outcome
@@ -71,9 +72,9 @@ def score(sub: Submission, rubric: Rubric) -> CheckResult:
     x, y, z = (_pts(sum(getattr(c, key) for c in main)) for key in ("earned", "automatic", "human"))
     bx, by, bz = (_pts(sum(getattr(c, key) for c in bonus)) for key in ("earned", "automatic", "human"))
     integ = verify(sub)
-    line = f"verified {x:g} of {y:g} automatic points; {z:g} points for a human reader"
+    line = f"verified {fmt_points(x)} of {fmt_points(y)} automatic points; {fmt_points(z)} points for a human reader"
     if bonus:
-        line += f" (bonus: verified {bx:g} of {by:g}; {bz:g} for a reader)"
+        line += f" (bonus: verified {fmt_points(bx)} of {fmt_points(by)}; {fmt_points(bz)} for a reader)"
     lists = [ListResult(id=cl.id, title=cl.title,
                         entries=[ListEntryResult(text=e.text, items=list(e.items),
                                                  passed=all(outcomes.get(i) is True for i in e.items))

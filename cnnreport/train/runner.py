@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cnnreport.files import write_json
+from cnnreport.formatting import fmt_num, fmt_seconds
 from cnnreport.train import levers as levers_mod
 from cnnreport.train import store
 from cnnreport.train.engine import ProgramCache, train_group
@@ -93,6 +94,6 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
                     diverged += 1
                     echo(f"  {spec.describe()}: loss became NaN — recorded as diverged")
                 else:
-                    echo(f"  done {spec.describe()}: test accuracy {record['test']['accuracy']:.4f} "
-                         f"({record['train_time_s']:.0f} s)")
+                    echo(f"  done {spec.describe()}: test accuracy {fmt_num(record['test']['accuracy'], 4)} "
+                         f"({fmt_seconds(record['train_time_s'])})")
     return {"trained": len(todo), "skipped": skipped, "diverged": diverged}
