@@ -4,9 +4,11 @@ same functions, so the HTML, the PDF, the generated text and the rubric's eviden
 the same way. No other module formats a number for a reader. Standard library only: the training
 job's image imports it too (progress lines).
 
-A missing value (None, NaN, ±inf) prints as an em dash, never as "nan". A spread (a std, a
+A missing value (None, NaN, ±inf) prints as an em dash, never as "nan"; a negative number has a
+true minus sign (U+2212), as wide as the plus beside it in a table. A spread (a std, a
 standard deviation in points) is printed with enough decimals to show its first significant
-digit, so a non-zero spread never reads "± 0.000"; its mean gets the same decimals.
+digit (at most 6: below that it prints "<0.000001"), so a non-zero spread never reads "± 0.000";
+its mean gets the same decimals.
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ def _field(summary: Any, key: str) -> Any:
     return getattr(summary, key, None)
 
 
+def _signed(text: str) -> str:
+    """A printed number with a true minus sign: '-0.5' → '−0.5'."""
+    return text.replace("-", "−")
+
+
+def _spread(spread: float, decimals: int) -> str:
+    """A non-negative spread at `decimals`; one too small to show says so rather than print 0."""
+    if spread and round(spread, decimals) == 0:
+        return f"<{10 ** -decimals:.{decimals}f}"
+    return f"{spread:.{decimals}f}"
+
+
 def spread_digits(spread: Any, digits: int) -> int:
     """Decimals for a spread and its mean: `digits`, or more when the spread would otherwise print
     as zero (0.0004 at 3 digits → 4: '0.8501 ± 0.0004')."""
@@ -42,17 +56,17 @@ def spread_digits(spread: Any, digits: int) -> int:
 
 
 def fmt_num(x: Any, digits: int = 3) -> str:
-    return "—" if _missing(x) else f"{x:.{digits}f}"
+    return "—" if _missing(x) else _signed(f"{x:.{digits}f}")
 
 
 def fmt_pct(x: Any, digits: int = 1) -> str:
     """A fraction as percent: 0.8512 → '85.1 %'."""
-    return "—" if _missing(x) else f"{100 * x:.{digits}f} %"
+    return "—" if _missing(x) else _signed(f"{100 * x:.{digits}f}") + " %"
 
 
 def fmt_pts(x: Any, digits: int = 1) -> str:
     """A difference of fractions in percentage points, signed: 0.012 → '+1.2 pts'."""
-    return "—" if _missing(x) else f"{100 * x:+.{digits}f} pts"
+    return "—" if _missing(x) else _signed(f"{100 * x:+.{digits}f}") + " pts"
 
 
 def fmt_pm(summary: Any, digits: int = 3) -> str:
@@ -61,9 +75,9 @@ def fmt_pm(summary: Any, digits: int = 3) -> str:
     if _missing(mean):
         return "—"
     if _missing(std):
-        return f"{mean:.{digits}f} (1 seed)"
+        return _signed(f"{mean:.{digits}f}") + " (1 seed)"
     d = spread_digits(std, digits)
-    return f"{mean:.{d}f} ± {std:.{d}f}"
+    return _signed(f"{mean:.{d}f}") + f" ± {_spread(std, d)}"
 
 
 def fmt_pm_pct(summary: Any, digits: int = 1) -> str:
@@ -74,14 +88,14 @@ def fmt_pm_pct(summary: Any, digits: int = 1) -> str:
     if _missing(std):
         return fmt_pct(mean, digits)
     d = spread_digits(100 * std, digits)
-    return f"{fmt_pct(mean, d)} ± {100 * std:.{d}f}"
+    return f"{fmt_pct(mean, d)} ± {_spread(100 * std, d)}"
 
 
 def fmt_sd_pts(sd: Any, digits: int = 2) -> str:
     """A standard deviation of fractions in points, unsigned: 0.0025 → '0.25 pts'."""
     if _missing(sd):
         return "—"
-    return f"{100 * sd:.{spread_digits(100 * sd, digits)}f} pts"
+    return f"{_spread(100 * sd, spread_digits(100 * sd, digits))} pts"
 
 
 def pts_value(x: Any, signed: bool = True) -> str:
@@ -90,8 +104,7 @@ def pts_value(x: Any, signed: bool = True) -> str:
     if _missing(x):
         return "—"
     digits = 2 if abs(100 * x) < 0.1 and x != 0 else 1
-    text = f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}"
-    return text.replace("-", "−")
+    return _signed(f"{100 * x:+.{digits}f}" if signed else f"{100 * x:.{digits}f}")
 
 
 def fmt_p(p: Any) -> str:
@@ -121,7 +134,7 @@ def fmt_ratio(x: Any, digits: int = 2) -> str:
     """How many times: 2.0 → '2.00×'; at least 100 without decimals: 1234.5 → '1,235×'."""
     if _missing(x):
         return "—"
-    return f"{x:,.0f}×" if abs(x) >= 100 else f"{x:.{digits}f}×"
+    return _signed(f"{x:,.0f}×" if abs(x) >= 100 else f"{x:.{digits}f}×")
 
 
 def fmt_duration(seconds: float) -> str:
@@ -145,7 +158,7 @@ def fmt_tiny(e: float) -> str:
 
 
 def fmt_int(x: Any) -> str:
-    return "—" if _missing(x) else f"{int(x):,}"
+    return "—" if _missing(x) else _signed(f"{int(x):,}")
 
 
 def fmt_si(x: Any, unit: str = "") -> str:
@@ -154,8 +167,8 @@ def fmt_si(x: Any, unit: str = "") -> str:
         return "—"
     for div, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= div:
-            return f"{x / div:.1f} {prefix}{unit}"
-    return f"{x:.0f} {unit}".strip()
+            return _signed(f"{x / div:.1f}") + f" {prefix}{unit}"
+    return (_signed(f"{x:.0f}") + f" {unit}").strip()
 
 
 def fmt_seconds(x: Any) -> str:
@@ -177,7 +190,7 @@ def fmt_signed_int(x: Any) -> str:
     """A change in a count, signed with a true minus: 1234 → '+1,234', -12 → '−12', 0 → '0'."""
     if _missing(x):
         return "—"
-    return f"{int(x):+,}".replace("-", "−") if x else "0"
+    return _signed(f"{int(x):+,}") if x else "0"
 
 
 FILTERS = {"num": fmt_num, "pct": fmt_pct, "pts": fmt_pts, "pm": fmt_pm, "pm_pct": fmt_pm_pct, "int": fmt_int,

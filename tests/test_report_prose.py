@@ -176,7 +176,7 @@ ISSUE_SENTENCE = ("The MLP has to learn each pixel's role separately, and its ge
 def test_check_lists_memorising_claimed_with_a_gap_at_or_below_zero() -> None:
     found = contradictions(_report(ISSUE_SENTENCE, gap=-0.001))
     assert [f["sentence"] for f in found] == [ISSUE_SENTENCE]
-    assert "mlp's generalisation gap is -0.1 pts" in found[0]["why"] and found[0]["field"] == "interpretation"
+    assert "mlp's generalisation gap is −0.1 pts" in found[0]["why"] and found[0]["field"] == "interpretation"
     assert contradictions(_report(ISSUE_SENTENCE, gap=0.03)) == []  # a positive gap: the claim stands
     # Mentions that claim nothing: prevention, hedges, negation.
     for text in ("Weight sharing limits over-fitting.", "A positive gap would show over-fitting.",

@@ -15,7 +15,14 @@ words go through cnnreport/formatting.py.
 from __future__ import annotations
 
 from cnnreport.formatting import fmt_value
-from cnnreport.report.wording.comparisons import finding, test_choice, test_choices, verdict_mark, verdict_text
+from cnnreport.report.wording.comparisons import (
+    finding,
+    short_name,
+    test_choice,
+    test_choices,
+    verdict_mark,
+    verdict_text,
+)
 from cnnreport.report.wording.judgements import QUESTION_TEXT, evidence, factor_words, fix
 from cnnreport.results.differences import Difference
 
@@ -26,5 +33,5 @@ def difference(d: Difference) -> str:
     return f"{d.key}: {fmt_value(d.reference)} → {fmt_value(d.variant)}" + ("" if d.declared else " (accepted)")
 
 
-__all__ = ["QUESTION_TEXT", "difference", "evidence", "factor_words", "finding", "fix", "test_choice", "test_choices",
+__all__ = ["QUESTION_TEXT", "difference", "evidence", "factor_words", "finding", "fix", "short_name", "test_choice", "test_choices",
            "verdict_mark", "verdict_text"]

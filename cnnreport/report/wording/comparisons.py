@@ -52,8 +52,13 @@ def test_choices(comparisons: list[Comparison]) -> list[str]:
     return list(dict.fromkeys(test_choice(c) for c in comparisons))
 
 
+def short_name(name: str) -> str:
+    """A model's name where the context says it is a CNN: 'cnn · kernel 3×3' → 'kernel 3×3'."""
+    return name.removeprefix("cnn · ")
+
+
 def _label(name: str, kind: str, side: str) -> str:
-    short = name.removeprefix("cnn · ")
+    short = short_name(name)
     if kind == "cnn_vs_baseline":
         return f"the reference CNN ({short})" if side == "a" else "the MLP baseline"
     return short + (" (the reference)" if side == "b" else "")
