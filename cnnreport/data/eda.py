@@ -1,5 +1,7 @@
 """EDA statistics of the splits: sizes, class counts and balance, image shape, per-channel
-statistics, pixel range, and the neighbouring-pixel correlation that motivates convolution.
+statistics, pixel range, and the neighbouring-pixel correlation that motivates convolution; for
+an image folder also where it came from, what was skipped, sizes on disk, the resize policy, the
+channels chosen, and duplicates and leakage across the splits.
 """
 
 from __future__ import annotations
@@ -8,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.data.duplicates import find_duplicates
+from cnnreport.data.facts import FolderData
 from cnnreport.data.sources import DISPLAY_NAMES
 from cnnreport.data.splits import Splits
 
@@ -18,7 +22,16 @@ def describe(splits: Splits) -> dict[str, Any]:
     """EDA statistics as plain data (report.json's `dataset`), balance and locality included."""
     eda = _basics(splits)
     eda.update(eda_extras(splits, eda))
+    if splits.folder is not None:  # the built-in sets' `dataset` keeps exactly its keys
+        eda.update(folder_section(splits, splits.folder))
     return eda
+
+
+def folder_section(splits: Splits, folder: FolderData) -> dict[str, Any]:
+    """report.json `dataset` keys of an image folder: `layout`, `problems`, `resize`,
+    `channel_choice`, `image_sizes` (data/facts.py) and `duplicates` (data/duplicates.py)."""
+    found = find_duplicates({"train": splits.x_train, "val": splits.x_val, "test": splits.x_test}, folder.parts)
+    return {**folder.facts.model_dump(mode="json"), "duplicates": found.model_dump(mode="json")}
 
 
 def _basics(splits: Splits) -> dict[str, Any]:
@@ -48,7 +61,7 @@ def _basics(splits: Splits) -> dict[str, Any]:
         "pixel_min": int(splits.x_train.min()),
         "pixel_max": int(splits.x_train.max()),
         "dtype": str(splits.x_train.dtype),
-        "original_sizes": [list(s) for s in splits.original_sizes[:5000]],
+        "original_sizes": splits.folder.sizes[:5000].tolist() if splits.folder is not None else [],
     }
 
 

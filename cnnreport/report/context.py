@@ -57,6 +57,7 @@ def build_report(*, study: Study, splits: Splits, records: list[dict[str, Any]],
     fig_dir.mkdir(parents=True, exist_ok=True)
     cache_dir = memo.cache_dir(report_dir)
     models = summarize_models(study_models(study), records, test_images=len(splits.y_test))
+    style.warn_undrawable([m["name"] for m in models], "model name")
     dataset = describe(splits)
     chance = 1.0 / splits.num_classes
     baseline = next(m for m in models if m["role"] == "baseline")
@@ -239,12 +240,21 @@ def run_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def data_figure_list(splits: Splits, dataset: dict[str, Any], fig_dir: Path) -> list[dict[str, str]]:
-    return [
+    style.warn_undrawable(splits.class_names, "class name")
+    # A folder's sizes on disk: every image loaded (report.json keeps the first 5,000).
+    sizes = splits.folder.sizes if splits.folder is not None else dataset["original_sizes"]
+    figures = [
         data_figures.sample_grid(splits.x_train, splits.y_train, splits.class_names, fig_dir),
         data_figures.class_distribution(dataset["class_counts"], splits.class_names, fig_dir),
-        data_figures.image_dimensions(dataset["image_shape"], dataset["original_sizes"], splits.x_train, fig_dir),
+        data_figures.image_dimensions(dataset["image_shape"], sizes, splits.x_train, fig_dir, dataset.get("resize")),
         data_figures.preprocessing(splits.x_train[0], splits.x_train, fig_dir),
     ]
+    pairs = dataset.get("duplicates", {}).get("pairs", [])[:8]
+    if pairs:
+        by_split = {"train": splits.x_train, "val": splits.x_val, "test": splits.x_test}
+        images = [by_split[p[f"{side}_split"]][p[f"{side}_index"]] for p in pairs for side in ("a", "b")]
+        figures.append(data_figures.duplicate_pairs(pairs, images, dataset["duplicates"]["near_bits"], fig_dir))
+    return figures
 
 
 def training_figure_list(models: list[dict[str, Any]], records: list[dict[str, Any]], splits: Splits,

@@ -84,8 +84,71 @@ def eda_paragraphs(eda: dict[str, Any], chance: float) -> dict[str, str]:
         + ", ".join(f"{s:.3f}" for s in eda["channel_std"])
         + ": already of order one, so no further standardisation is applied. No augmentation is used, "
         "so that the translation probe below measures what the architecture alone provides.")
-
+    if "layout" in eda:  # an image folder (the built-in sets' paragraphs stay as they are)
+        out.update(folder_paragraphs(eda))
     return out
+
+
+RESIZE_WORDS = {
+    "pad": "padded (letterbox): each image scaled to fit whole, its aspect ratio kept, black bars filling the rest",
+    "crop": "cropped: the centre kept at the target aspect ratio, the borders beyond it cut off, then scaled",
+    "resize": "stretched to the size: the aspect ratio changes wherever it differs",
+}
+SPLIT_PAIRS = ("train–test", "val–test", "train–val", "train–train", "val–val", "test–test")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{fmt_int(n)} {word}{'' if n == 1 else 's'}"
+
+
+def folder_paragraphs(eda: dict[str, Any]) -> dict[str, str]:
+    """An image folder's origin, problems, channels, sizes and duplicates, in words."""
+    lay, prob, ch, rs, sz, dup = (eda[k] for k in ("layout", "problems", "channel_choice", "resize",
+                                                   "image_sizes", "duplicates"))
+    labels = (f"labels from {lay['csv']} (columns {lay['csv_columns'][0]!r} and {lay['csv_columns'][1]!r})"
+              if lay["labels_from"] == "csv" else "one sub-folder per class")
+    split = {"folders": "its train/ and test/ parts used as found",
+             "csv": "the CSV's split column deciding train and test",
+             "study": f"{fmt_pct(lay['test_fraction'] or 0, 0)} of every class held out as the test part (stratified, fixed seed)"}
+    problems = (f"{_plural(prob['skipped'], 'file')} skipped (unreadable, empty, undecodable or not an image), "
+                f"{_plural(prob['read'], 'file')} read with a note and {_plural(prob['ignored'], 'entry')} ignored "
+                "as not data (system and tool files and folders), each listed below"
+                if prob["files"] else "no file skipped or ignored")
+    grey, colour = ch["grey_images"], ch["colour_images"]
+    chosen = "grey-scale (1 channel)" if ch["chosen"] == 1 else "colour (3 channels)"
+    how = ("as most images are" if ch["setting"] == "auto" else f"as the study sets (data.channels = {ch['setting']})")
+    conversion = ("colour images converted to grey by luma (ITU-R 601-2)" if ch["chosen"] == 1
+                  else "grey images repeated in the three channels")
+    common = ", ".join(f"{a}×{b} ({fmt_int(n)})" for a, b, n in sz["common"][:3])
+    leaks = dup["leakage_exact"] + dup["leakage_near"]
+    pairs = ", ".join(f"{k} {dup['exact'][k] + dup['near'][k]}" for k in SPLIT_PAIRS
+                      if k in dup["exact"] and dup["exact"][k] + dup["near"][k])
+    leak_text = (f"{_plural(leaks, 'pair')} ({dup['leakage_exact']} exact, {dup['leakage_near']} near) join a test "
+                 f"image to a training or validation image: {_plural(dup['leaked_test_images'], 'test image')} "
+                 "leak, so the test accuracy partly measures recall of images the models saw or were chosen on. "
+                 "They are flagged, not dropped: remove them from the test part (listed below) and rebuild."
+                 if leaks else "No test image duplicates a training or validation image: no leakage found.")
+    return {
+        "folder_source": (
+            f"The images were read from the folder {lay['path']}, {labels}, {split[lay['split_by']]}. Of "
+            f"{_plural(lay['files_considered'], 'image file')} tried, {fmt_int(lay['images_loaded'])} were loaded; "
+            f"{problems}."),
+        "channels": (
+            f"Channels: {_plural(grey, 'image')} {'is' if grey == 1 else 'are'} grey-scale (by mode or content) and "
+            f"{fmt_int(colour)} colour, so the set is used as {chosen}, {how}; {_plural(ch['converted'], 'image')} "
+            f"changed: {conversion}. Transparent pixels are composited on {rs['background']}."),
+        "image_sizes": (
+            f"Sizes on disk: {_plural(sz['distinct'], 'distinct size')} (most common {common}); heights "
+            f"{sz['height']['min']:.0f}–{sz['height']['max']:.0f} px (median {sz['height']['median']:.0f}), widths "
+            f"{sz['width']['min']:.0f}–{sz['width']['max']:.0f} px (median {sz['width']['median']:.0f}), aspect ratios "
+            f"{sz['aspect']['min']:.2f}–{sz['aspect']['max']:.2f}. Every image is brought to {rs['size'][0]}×{rs['size'][1]} "
+            f"pixels, {RESIZE_WORDS[rs['policy']]} (data.resize = \"{rs['policy']}\", {rs['method']} resampling); "
+            f"{_plural(rs['changed'], 'image')} changed size, {fmt_int(rs['aspect_changed'])} of them aspect ratio."),
+        "duplicates": (
+            f"Duplicates among the {fmt_int(dup['images'])} images of the three splits ({dup['method']}): "
+            f"{_plural(sum(dup['exact'].values()), 'exact pair')} and {_plural(sum(dup['near'].values()), 'near pair')}"
+            + (f" ({pairs})" if pairs else "") + f". {leak_text}"),
+    }
 
 
 def baseline_paragraphs(facts: dict[str, Any]) -> dict[str, str]:
