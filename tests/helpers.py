@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -445,10 +446,10 @@ def write_student_folder(root: Path, per_class: int = 6, per_class_test: int = 3
     ignored = [f"{c0}/.DS_Store", "train/Thumbs.db", "train/.ipynb_checkpoints/", "__MACOSX/", "README.txt"]
 
     # a train image copied into test (exact) and re-encoded there (near): leakage
-    dup = (f"{c2}/03.png", f"test/{STUDENT_CLASSES[2]}/copied.png")
+    dup = (f"{c2}/{per_class - 1:02d}.png", f"test/{STUDENT_CLASSES[2]}/copied.png")
     (root / dup[1]).write_bytes((root / dup[0]).read_bytes())
     expected[dup[1]] = expected[dup[0]]
-    near_dup = (f"{c3}/04.png", f"test/{STUDENT_CLASSES[3]}/resaved.jpg")
+    near_dup = (f"{c3}/{per_class - 1:02d}.png", f"test/{STUDENT_CLASSES[3]}/resaved.jpg")
     Image.fromarray(expected[near_dup[0]]).save(root / near_dup[1], quality=95)
     near[near_dup[1]] = expected[near_dup[0]]
     return StudentFolder(root, expected, near, skipped, ignored, notes, dup, near_dup)
@@ -470,6 +471,16 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(extra)
     return env
+
+
+def pdf_text(path: Path) -> str:
+    """A PDF's text as pdftotext lays it out (pypdf where poppler is not installed)."""
+    if shutil.which("pdftotext"):
+        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
 
 
 # TensorFlow's C++ start-up lines reach stderr before Python runs (absl); they are not ours.

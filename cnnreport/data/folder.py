@@ -75,7 +75,7 @@ def load_image_folder(root: Path, spec: DataSpec, cache_dir: Path | None = None,
                       key=lambda p: (("skipped", "read", "ignored").index(p.action), p.file))
     _stop_on_bad_files(root, problems, spec)
     if echo:
-        line = load_line(root, problems, len(layout.files))
+        line = load_line(root, problems, len(arrays["x"]))
         if line:
             echo(line)
     return _dataset(root, layout, arrays, decoded, problems, spec, size)  # type: ignore[arg-type]
@@ -139,7 +139,7 @@ def _stop_on_bad_files(root: Path, problems: list[FileProblem], spec: DataSpec) 
                         f"(data.on_bad_file = 'error'): {listed}")
 
 
-def load_line(root: Path, problems: list[FileProblem], considered: int) -> str:
+def load_line(root: Path, problems: list[FileProblem], loaded: int) -> str:
     """The one line a load prints when anything was skipped, ignored or read with a note."""
     if not problems:
         return ""
@@ -148,7 +148,7 @@ def load_line(root: Path, problems: list[FileProblem], considered: int) -> str:
     if by["skipped"]:
         shown = "; ".join(f"{p.file} ({p.detail})" for p in by["skipped"][:LINE_EXAMPLES])
         more = f"; and {len(by['skipped']) - LINE_EXAMPLES} more" if len(by["skipped"]) > LINE_EXAMPLES else ""
-        parts.append(f"{len(by['skipped'])} of {considered:,} files skipped: {shown}{more}")
+        parts.append(f"{len(by['skipped'])} skipped: {shown}{more}")
     if by["read"]:
         shown = "; ".join(f"{p.file} ({p.detail})" for p in by["read"][:LINE_EXAMPLES])
         more = f"; and {len(by['read']) - LINE_EXAMPLES} more" if len(by["read"]) > LINE_EXAMPLES else ""
@@ -157,7 +157,8 @@ def load_line(root: Path, problems: list[FileProblem], considered: int) -> str:
         names = ", ".join(p.file for p in by["ignored"][:LINE_EXAMPLES])
         more = f" and {len(by['ignored']) - LINE_EXAMPLES} more" if len(by["ignored"]) > LINE_EXAMPLES else ""
         parts.append(f"{len(by['ignored'])} not data, ignored: {names}{more}")
-    return f"data: {root}: " + " | ".join(parts) + " (all listed in the report's data section)"
+    return (f"data: {root}: {loaded:,} images loaded; " + " | ".join(parts)
+            + " (all listed in the report's data section)")
 
 
 # ------------------------------------------------------------------------------------- the set
@@ -200,7 +201,8 @@ def _every_class_loaded(root: Path, layout: Layout, labels: np.ndarray, parts: n
         counts = np.bincount(labels[parts == part], minlength=len(layout.class_names))
         for label in np.flatnonzero(counts == 0):
             name = layout.class_names[label]
-            skipped = sum(p.action == "skipped" and f"/{name}/" in f"/{p.file}" for p in problems)
+            folder = {"folders": f"{PARTS[part]}/{name}/", "study": f"{name}/"}.get(layout.split_by)
+            skipped = sum(p.action == "skipped" and p.file.startswith(folder) for p in problems) if folder else 0
             where = PARTS[part] if layout.split_by != "study" else "the data set"
             raise UserError(f"{root}: class {name!r} has no readable images in {where}"
                             + (f" ({skipped} of its files skipped)" if skipped else "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def load(cache_dir: Path, key: str) -> tuple[dict[str, np.ndarray], dict[str, An
             facts = json.loads(str(stored["facts"]))
         os.utime(path)  # used: pruning keeps the entries used last
         return arrays, facts
-    except (OSError, ValueError, KeyError, EOFError):  # absent, or damaged (a miss either way)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # absent or damaged: a miss
         return None
 
 

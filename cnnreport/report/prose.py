@@ -97,8 +97,8 @@ RESIZE_WORDS = {
 SPLIT_PAIRS = ("train–test", "val–test", "train–val", "train–train", "val–val", "test–test")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{fmt_int(n)} {word}{'' if n == 1 else 's'}"
+def _plural(n: int, word: str, plural: str = "") -> str:
+    return f"{fmt_int(n)} {word if n == 1 else plural or word + 's'}"
 
 
 def folder_paragraphs(eda: dict[str, Any]) -> dict[str, str]:
@@ -111,7 +111,7 @@ def folder_paragraphs(eda: dict[str, Any]) -> dict[str, str]:
              "csv": "the CSV's split column deciding train and test",
              "study": f"{fmt_pct(lay['test_fraction'] or 0, 0)} of every class held out as the test part (stratified, fixed seed)"}
     problems = (f"{_plural(prob['skipped'], 'file')} skipped (unreadable, empty, undecodable or not an image), "
-                f"{_plural(prob['read'], 'file')} read with a note and {_plural(prob['ignored'], 'entry')} ignored "
+                f"{_plural(prob['read'], 'file')} read with a note and {_plural(prob['ignored'], 'entry', 'entries')} ignored "
                 "as not data (system and tool files and folders), each listed below"
                 if prob["files"] else "no file skipped or ignored")
     grey, colour = ch["grey_images"], ch["colour_images"]

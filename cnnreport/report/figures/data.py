@@ -135,19 +135,20 @@ def _sizes_on_disk(sizes: np.ndarray, target: tuple[int, int], resize: dict[str,
     for ax, values, label in ((axes[0], sizes[:, 0], "height (px)"), (axes[1], sizes[:, 1], "width (px)")):
         lo, hi = int(values.min()), int(values.max())
         ax.hist(values, bins=np.arange(lo - 0.5, hi + 1.5) if hi - lo < 40 else 30, color=PALETTE[0])
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=5))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=5, min_n_ticks=1))
         ax.set_xlabel(label)
         ax.set_ylabel("images")
     axes[2].hist(aspect, bins=30 if np.ptp(aspect) > 0 else 1, color=PALETTE[3])
     axes[2].axvline(w / h, color=PALETTE[1], linestyle="--", linewidth=1, label=f"target {w / h:.2f}")
     axes[2].set_xlabel("aspect ratio (width / height)")
-    axes[2].legend(frameon=False, loc="upper right")
+    axes[2].legend(frameon=False, loc="upper left", bbox_to_anchor=(0, 1.18))
     fig.tight_layout(w_pad=1.5)
     how = ""
     if resize:
         how = (f" Every image is brought to {h}×{w} pixels, {RESIZE_WORDS[resize['policy']]} "
                f"(data.resize = \"{resize['policy']}\", {resize['method']} resampling): {resize['changed']:,} "
-               f"images change size, {resize['aspect_changed']:,} of them aspect ratio.")
+               f"image{'' if resize['changed'] == 1 else 's'} change{'s' if resize['changed'] == 1 else ''} size, "
+               f"{resize['aspect_changed']:,} of them aspect ratio.")
     caption = (f"Image sizes as found on disk ({len(sizes):,} images, after EXIF orientation): heights, widths "
                f"and aspect ratios; the dashed line is the target's aspect ratio.{how}")
     return _save(fig, out_dir, "image_dimensions", caption,

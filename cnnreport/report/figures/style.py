@@ -31,15 +31,16 @@ FONT_PREFERENCE = (
     "Noto Sans Armenian", "Noto Sans Georgian", "Noto Sans Ethiopic", "Noto Sans Khmer",
     "Noto Sans Myanmar", "Noto Sans Sinhala", "Noto Sans Gujarati", "Noto Sans Gurmukhi",
     "Noto Sans Kannada", "Noto Sans Malayalam", "Noto Sans Telugu", "Noto Sans Lao", "Noto Sans Symbols",
-    "Noto Sans Symbols2", "Noto Sans Math",
 )
 
 
 @functools.lru_cache(maxsize=1)
 def font_families() -> list[str]:
-    """The preferred families installed here. matplotlib keeps its own list of fonts, made the
-    first time it ran: a font installed since is found through fontconfig and added."""
-    known = {f.name for f in font_manager.fontManager.ttflist}
+    """The preferred families installed here with a bold face too (figures draw bold titles; a
+    family without one makes matplotlib substitute and say so on stderr). matplotlib keeps its
+    own list of fonts, made the first time it ran: a font installed since is found through
+    fontconfig and added."""
+    known = _with_bold()
     if any(f not in known for f in FONT_PREFERENCE) and shutil.which("fc-list"):
         try:
             listing = subprocess.run(["fc-list", "--format", "%{family[0]}\t%{file}\n"], capture_output=True,
@@ -53,8 +54,13 @@ def font_families() -> list[str]:
                     font_manager.fontManager.addfont(path)
                 except (OSError, RuntimeError, ValueError):  # a file FreeType cannot read
                     continue
-        known = {f.name for f in font_manager.fontManager.ttflist}
+        known = _with_bold()
     return [f for f in FONT_PREFERENCE if f in known] or ["DejaVu Sans"]
+
+
+def _with_bold() -> set[str]:
+    fonts = font_manager.fontManager.ttflist
+    return {f.name for f in fonts} & {f.name for f in fonts if isinstance(f.weight, int) and f.weight >= 600}
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,7 +85,8 @@ _warned: set[str] = set()
 
 def warn_undrawable(names: Iterable[str], what: str) -> list[str]:
     """One warning on stderr per name that cannot be drawn (matplotlib's own glyph warnings are
-    silenced below: this one names the class and the characters). Returns the warnings."""
+    silenced: this one names the class and the characters). Returns the warnings."""
+    quiet_glyph_warnings()
     said = []
     for name in names:
         missing = undrawable(name)
@@ -92,8 +99,13 @@ def warn_undrawable(names: Iterable[str], what: str) -> list[str]:
     return said
 
 
-# matplotlib warns once per glyph with the font's name only; warn_undrawable says it better.
-warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+def quiet_glyph_warnings() -> None:
+    """matplotlib warns once per glyph, naming only the font; warn_undrawable says it better.
+    Set at import and again before drawing (a caller's catch_warnings may have reset filters)."""
+    warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+
+
+quiet_glyph_warnings()
 
 DPI = 160
 PALETTE = ["#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d5a97", "#30638e", "#a23e48"]
