@@ -483,6 +483,33 @@ def pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
 
 
+NO_NODE = ("html-validate is not installed (it needs node and npm: `make test` installs it into "
+           ".venv/node where they exist); the html-validate check of report.html is skipped")
+
+
+def html_validate() -> str | None:
+    """The html-validate command: $HTML_VALIDATE, the one `make test` installs, or one on PATH."""
+    for candidate in (os.environ.get("HTML_VALIDATE"), str(REPO / ".venv/node/node_modules/.bin/html-validate"),
+                      shutil.which("html-validate")):
+        if candidate and Path(candidate).is_file() and shutil.which("node"):
+            return candidate
+    return None
+
+
+def html_validate_messages(html: Path, tmp_path: Path) -> tuple[list[str], str]:
+    """(messages, problem) of html-validate's recommended preset on `html`; skips without node."""
+    tool = html_validate()
+    if tool is None:
+        pytest.skip(NO_NODE)
+    out = tmp_path / "result.json"
+    # The JSON goes to a file: node may exit before a large result piped to stdout is flushed.
+    run = subprocess.run([tool, "--preset", "recommended", "--formatter", f"json={out}", str(html)],
+                         capture_output=True, text=True, timeout=120)
+    messages = [f"{m['line']}:{m['column']} {m['ruleId']} {m['message']}"
+                for f in json.loads(out.read_text() or "[]") for m in f["messages"]]
+    return messages, "" if run.returncode == 0 else run.stderr
+
+
 # TensorFlow's C++ start-up lines reach stderr before Python runs (absl); they are not ours.
 TF_NOISE_PREFIXES = ("WARNING: All log messages before absl", "I0000", "W0000", "E0000")
 

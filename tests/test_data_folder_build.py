@@ -16,8 +16,8 @@ import pytest
 
 from cnnreport.data import folder as folder_module
 
-from helpers import (STUDENT_CLASSES, own_stderr_lines, pdf_text, run_cli, study_toml, subprocess_env,
-                     write_student_folder)
+from helpers import (STUDENT_CLASSES, html_validate_messages, own_stderr_lines, pdf_text, run_cli, study_toml,
+                     subprocess_env, write_student_folder)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,11 @@ def test_the_pdf_holds_the_class_names_the_problems_and_the_duplicates(student_b
     assert 'id="tab-problems"' in html and 'id="fig-duplicate_pairs"' in html
     figures = {f["id"] for f in student_build["report"]["figures"]}
     assert {"image_dimensions", "duplicate_pairs", "samples"} <= figures
+
+
+def test_the_folder_sections_pass_html_validate(student_build, tmp_path):
+    messages, problem = html_validate_messages(student_build["report_dir"] / "report.html", tmp_path)
+    assert not messages and not problem, messages[:20] or problem
 
 
 def test_the_rubric_checks_the_folder_facts(student_build):
