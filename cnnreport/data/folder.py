@@ -104,7 +104,8 @@ def decode_all(layout: Layout, size: tuple[int, int], spec: DataSpec) -> tuple[d
             continue
         problems += [{"file": rel, "kind": kind, "action": "read", "detail": detail} for kind, detail in d.notes]
         rgb = pixels(fit(d.image, size, spec.resize), 3)
-        grey[k], grey_mode[k] = is_grey(rgb), d.image.mode == "L"
+        grey_mode[k] = d.image.mode == "L"
+        grey[k] = grey_mode[k] or is_grey(rgb)
         x[k] = luma(rgb) if x.shape[-1] == 1 else rgb
         index[k], sizes[k] = i, d.size
         sha[k] = np.frombuffer(d.sha256, dtype=np.uint8)
@@ -143,20 +144,14 @@ def load_line(root: Path, problems: list[FileProblem], loaded: int) -> str:
     """The one line a load prints when anything was skipped, ignored or read with a note."""
     if not problems:
         return ""
-    by = {a: [p for p in problems if p.action == a] for a in ("skipped", "read", "ignored")}
     parts = []
-    if by["skipped"]:
-        shown = "; ".join(f"{p.file} ({p.detail})" for p in by["skipped"][:LINE_EXAMPLES])
-        more = f"; and {len(by['skipped']) - LINE_EXAMPLES} more" if len(by["skipped"]) > LINE_EXAMPLES else ""
-        parts.append(f"{len(by['skipped'])} skipped: {shown}{more}")
-    if by["read"]:
-        shown = "; ".join(f"{p.file} ({p.detail})" for p in by["read"][:LINE_EXAMPLES])
-        more = f"; and {len(by['read']) - LINE_EXAMPLES} more" if len(by["read"]) > LINE_EXAMPLES else ""
-        parts.append(f"{len(by['read'])} read with a note: {shown}{more}")
-    if by["ignored"]:
-        names = ", ".join(p.file for p in by["ignored"][:LINE_EXAMPLES])
-        more = f" and {len(by['ignored']) - LINE_EXAMPLES} more" if len(by["ignored"]) > LINE_EXAMPLES else ""
-        parts.append(f"{len(by['ignored'])} not data, ignored: {names}{more}")
+    for action, label, with_detail in (("skipped", "skipped", True), ("read", "read with a note", True),
+                                       ("ignored", "not data, ignored", False)):
+        these = [p for p in problems if p.action == action]
+        if these:
+            shown = [f"{p.file} ({p.detail})" if with_detail else p.file for p in these[:LINE_EXAMPLES]]
+            more = [f"and {len(these) - LINE_EXAMPLES} more"] if len(these) > LINE_EXAMPLES else []
+            parts.append(f"{len(these)} {label}: " + ("; " if with_detail else ", ").join(shown + more))
     return (f"data: {root}: {loaded:,} images loaded; " + " | ".join(parts)
             + " (all listed in the report's data section)")
 

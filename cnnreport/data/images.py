@@ -15,6 +15,7 @@ cannot be decoded raises `BadImage` with the kind of problem and one line of det
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,7 +31,7 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", 
 FORMAT_EXTENSIONS = {"PNG": {".png"}, "JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"}, "MPO": {".jpg", ".jpeg"},
                      "GIF": {".gif"}, "BMP": {".bmp", ".dib"}, "DIB": {".bmp", ".dib"}, "WEBP": {".webp"},
                      "TIFF": {".tif", ".tiff"}, "PPM": {".pgm", ".ppm", ".pbm", ".pnm"}}
-GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+ORIENTATION = 0x0112  # the EXIF tag
 BACKGROUND_VALUE = {"white": 255, "black": 0}
 RESAMPLE = Image.Resampling.BICUBIC  # Pillow's own default; antialiased when shrinking
 RESAMPLE_NAME = "bicubic"
@@ -74,18 +75,20 @@ def decode(path: Path, background: Background = "white") -> Decoded:
         raise BadImage("empty", "empty file (0 bytes)")
     notes: list[tuple[str, str]] = []
     try:
-        with Image.open(path) as opened:
-            fmt = opened.format or "?"
-            expected = FORMAT_EXTENSIONS.get(fmt)
-            if expected is not None and path.suffix.lower() not in expected:
-                notes.append(("format_mismatch", f"a {fmt} file named {path.suffix or '(no extension)'}; "
-                                                 f"read as {fmt}"))
-            frames = getattr(opened, "n_frames", 1)
-            if frames > 1:
-                opened.seek(0)
-                notes.append(("animated", f"{frames} frames; the first is used"))
-            upright = ImageOps.exif_transpose(opened)  # a loaded copy: decoding errors surface here
-            image, range_note = _normalise(upright, BACKGROUND_VALUE[background])
+        # From the bytes already read (no second read; no file handle left open either way).
+        opened = Image.open(io.BytesIO(raw))
+        fmt = opened.format or "?"
+        expected = FORMAT_EXTENSIONS.get(fmt)
+        if expected is not None and path.suffix.lower() not in expected:
+            notes.append(("format_mismatch", f"a {fmt} file named {path.suffix or '(no extension)'}; read as {fmt}"))
+        frames = getattr(opened, "n_frames", 1)
+        if frames > 1:
+            opened.seek(0)
+            notes.append(("animated", f"{frames} frames; the first is used"))
+        opened.load()  # decoding errors (truncated data) surface here
+        turned = opened.getexif().get(ORIENTATION, 1) not in (1, None)
+        upright = ImageOps.exif_transpose(opened) if turned else opened
+        image, range_note = _normalise(upright, BACKGROUND_VALUE[background])
     except UnidentifiedImageError:
         raise BadImage("not_an_image", "not an image Pillow can identify") from None
     except Image.DecompressionBombError as exc:

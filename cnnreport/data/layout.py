@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -155,29 +156,36 @@ def _same_classes(by_part: dict[str, set[str]], root: Path) -> None:
         if missing:
             where = f"{root / part}/" if (root / part).is_dir() else f"the {part} part"
             others = [p for p in by_part if p != part]
-            raise UserError(f"{where}: class {', '.join(repr(m) for m in missing)} is in {' and '.join(others)} "
-                            f"but not in {part}; every class needs images in both train and test")
+            named = ", ".join(repr(m) for m in missing)
+            raise UserError(f"{where}: class{'es' if len(missing) > 1 else ''} {named} "
+                            f"{'are' if len(missing) > 1 else 'is'} in {' and '.join(others)} but not in {part}; "
+                            "every class needs images in both train and test")
 
 
-def _walk_class(layout: Layout, folder: Path, label: int, part: int) -> None:
-    """Every file under a class folder (sub-folders too, as ImageFolder walks them), sorted."""
-    root = layout.root
+def _files(folder: Path, root: Path, problems: list[FileProblem]) -> Iterator[Path]:
+    """Every file under `folder`, sub-folders too (as ImageFolder walks them), sorted; junk files
+    and folders are listed as ignored and left out."""
     for here, dirs, files in os.walk(folder):
         here_path = Path(here)
         for d in sorted(dirs):
             if is_junk(d):
-                _junk(layout.problems, here_path / d, root)
+                _junk(problems, here_path / d, root)
         dirs[:] = sorted(d for d in dirs if not is_junk(d))  # os.walk descends into what is left
         for name in sorted(files):
-            path = here_path / name
             if is_junk(name):
-                _junk(layout.problems, path, root)
-            elif path.suffix.lower() not in IMAGE_EXTENSIONS:
-                layout.problems.append(FileProblem(
-                    file=_rel(path, root), kind="not_image_extension", action="skipped",
-                    detail=f"not an image file ({path.suffix or 'no extension'})"))
+                _junk(problems, here_path / name, root)
             else:
-                _add(layout, path, label, part)
+                yield here_path / name
+
+
+def _walk_class(layout: Layout, folder: Path, label: int, part: int) -> None:
+    for path in _files(folder, layout.root, layout.problems):
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            _add(layout, path, label, part)
+        else:
+            layout.problems.append(FileProblem(
+                file=_rel(path, layout.root), kind="not_image_extension", action="skipped",
+                detail=f"not an image file ({path.suffix or 'no extension'})"))
 
 
 def _add(layout: Layout, path: Path, label: int, part: int) -> None:
@@ -297,20 +305,11 @@ class FileIndex:
 
     def __init__(self, root: Path, csv_path: Path, problems: list[FileProblem]):
         self.paths: list[str] = []
-        for here, dirs, files in os.walk(root):
-            here_path = Path(here)
-            for d in sorted(dirs):
-                if is_junk(d):
-                    _junk(problems, here_path / d, root)
-            dirs[:] = sorted(d for d in dirs if not is_junk(d))  # os.walk descends into what is left
-            for name in sorted(files):
-                path = here_path / name
-                if is_junk(name):
-                    _junk(problems, path, root)
-                elif path.suffix.lower() in IMAGE_EXTENSIONS:
-                    self.paths.append(_rel(path, root))
-                elif path != csv_path:
-                    _ignored(problems, path, root, "outside_classes", "not an image file and not named in the CSV")
+        for path in _files(root, root, problems):
+            if path.suffix.lower() in IMAGE_EXTENSIONS:
+                self.paths.append(_rel(path, root))
+            elif path != csv_path:
+                _ignored(problems, path, root, "outside_classes", "not an image file and not named in the CSV")
         self._exact = set(self.paths)
         self._by_name: dict[str, list[str]] = {}
         self._by_stem: dict[str, list[str]] = {}
