@@ -385,3 +385,19 @@ def test_duplicate_counts_follow_the_splits():
     same_pixels = find_duplicates(images, {"train": records(3, b"", 0), "val": records(2, b"", 10),
                                            "test": records(2, b"", 20)})  # re-encoded: other bytes, same pixels
     assert sum(same_pixels.exact.values()) == 0 and same_pixels.near["train–test"] == 1 and same_pixels.leakage_near == 2
+
+
+def test_a_long_first_load_shows_progress(tmp_path, monkeypatch):
+    root = write_student_folder(tmp_path / "data", per_class=3, per_class_test=2).root
+    monkeypatch.setattr(folder_module, "SAY_DECODING_FROM", 10)
+    monkeypatch.setattr(folder_module, "PROGRESS_EVERY", 10)
+    lines: list[str] = []
+    load_dataset(_spec(root), cache_dir=tmp_path / "cache", echo=lines.append)
+    n = len(list((root / "train").rglob("*.*"))) + len(list((root / "test").rglob("*.*")))  # upper bound
+    assert lines[0].startswith("data: decoding ") and "later commands read the cache" in lines[0]
+    steps = [ln for ln in lines if ln.endswith("images decoded")]
+    assert steps[0].startswith("data: 10 / ") and 2 <= len(steps) <= n // 10
+    assert lines[len(steps) + 1].startswith("data: decoded in ") and lines[-1].startswith(f"data: {root}: ")
+    lines.clear()
+    load_dataset(_spec(root), cache_dir=tmp_path / "cache", echo=lines.append)
+    assert len(lines) == 1  # from the cache: only the problems

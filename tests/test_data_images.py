@@ -211,3 +211,19 @@ def test_fuzz_decode_raises_only_bad_image(tmp_path_factory, cut, flips, ext):
         assert bad.kind in ("empty", "not_an_image", "undecodable", "too_large") and "\n" not in bad.detail
     else:
         assert d.image.mode in ("L", "RGB") and d.size == (d.image.height, d.image.width)
+
+
+def test_a_truncated_file_stays_an_error_after_weasyprint_is_imported(tmp_path):
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import: a truncated image
+    would then load with grey rows, silently."""
+    from PIL import ImageFile
+
+    import weasyprint  # noqa: F401 - imported for its side effect
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(8).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, "PNG")
+    (tmp_path / "cut.png").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(BadImage) as info:
+        decode(tmp_path / "cut.png")
+    assert info.value.kind == "undecodable" and ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored

@@ -49,6 +49,7 @@ HELD_OUT_SEED = 0  # the test images a folder without test/ gives up: fixed, wha
 LUMA_CHUNK = 1024  # images converted to grey at a time (bounds the extra memory)
 SAY_DECODING_FROM = 2000  # images: a first load this large says what it is doing
 LINE_EXAMPLES = 8  # skipped files named in the load-time line
+PROGRESS_EVERY = 10_000  # images between two progress lines of a long first load
 
 
 def load_image_folder(root: Path, spec: DataSpec, cache_dir: Path | None = None,
@@ -63,13 +64,15 @@ def load_image_folder(root: Path, spec: DataSpec, cache_dir: Path | None = None,
     stored = folder_cache.load(cache_dir, key) if cache_dir is not None else None
     if stored is None:
         t0 = time.perf_counter()
-        if echo and len(layout.files) >= SAY_DECODING_FROM:
-            echo(f"data: decoding {len(layout.files):,} images in {root} (once: later commands read the cache)")
-        stored = decode_all(layout, size, spec)  # type: ignore[arg-type]
+        say = echo if echo and len(layout.files) >= SAY_DECODING_FROM else None
+        if say:
+            say(f"data: decoding {len(layout.files):,} images in {root}"
+                + (" (once: later commands read the cache)" if cache_dir is not None else ""))
+        stored = decode_all(layout, size, spec, say)  # type: ignore[arg-type]
         if cache_dir is not None:
             folder_cache.save(cache_dir, key, *stored)
-        if echo and len(layout.files) >= SAY_DECODING_FROM:
-            echo(f"data: decoded in {time.perf_counter() - t0:.1f} s")
+        if say:
+            say(f"data: decoded in {time.perf_counter() - t0:.1f} s")
     arrays, decoded = stored
     problems = sorted(layout.problems + [FileProblem(**p) for p in decoded["problems"]],
                       key=lambda p: (("skipped", "read", "ignored").index(p.action), p.file))
@@ -84,9 +87,10 @@ def load_image_folder(root: Path, spec: DataSpec, cache_dir: Path | None = None,
 # ------------------------------------------------------------------------------------- decoding
 
 
-def decode_all(layout: Layout, size: tuple[int, int], spec: DataSpec) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def decode_all(layout: Layout, size: tuple[int, int], spec: DataSpec,
+               progress: Echo | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Every file of the layout into one preallocated uint8 array (no per-image objects kept);
-    returns (arrays, facts) as the cache stores them."""
+    returns (arrays, facts) as the cache stores them. `progress` hears every PROGRESS_EVERY."""
     n, (h, w) = len(layout.files), size
     x = np.empty((n, h, w, 1 if spec.channels == 1 else 3), dtype=np.uint8)
     index = np.empty(n, dtype=np.int32)  # which layout file each loaded image is
@@ -97,6 +101,8 @@ def decode_all(layout: Layout, size: tuple[int, int], spec: DataSpec) -> tuple[d
     problems: list[dict[str, str]] = []
     k = 0
     for i, rel in enumerate(layout.files):
+        if progress and i and i % PROGRESS_EVERY == 0:
+            progress(f"data: {i:,} / {n:,} images decoded")
         try:
             d = decode(layout.root / rel, spec.background)
         except BadImage as bad:

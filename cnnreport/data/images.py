@@ -14,14 +14,15 @@ cannot be decoded raises `BadImage` with the kind of problem and one line of det
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Iterator, Literal
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Files tried as images (torchvision's ImageFolder keeps an allow-list too); anything else in a
 # class folder is listed as a skipped non-image file.
@@ -65,8 +66,26 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:160] or type(exc).__name__
 
 
+@contextlib.contextmanager
+def strict_decoding() -> Iterator[None]:
+    """A truncated file is an error, not an image whose missing rows are filled in grey.
+    Pillow's switch for that is process-wide, and WeasyPrint turns it on when it is imported
+    (for the figures of a report), so it is turned off here while images are read."""
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def decode(path: Path, background: Background = "white") -> Decoded:
     """The file's first frame as an "L" or "RGB" image; BadImage when it is not one."""
+    with strict_decoding():
+        return _decode(path, background)
+
+
+def _decode(path: Path, background: Background) -> Decoded:
     try:
         raw = path.read_bytes()
     except OSError as exc:
