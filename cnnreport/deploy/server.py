@@ -210,8 +210,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _front_error(self, status: int, message: str) -> None:
-        """An answer of the HTTP layer itself; botocore reads the error code from x-amzn-ErrorType."""
-        kind = "ServiceUnavailable" if status == 503 else "ValidationError"
+        """A protection of this process (a request boto3 never sends, or overload). botocore reads
+        the error code from x-amzn-ErrorType: ServiceUnavailable is the runtime's own overload
+        error; the others are named as ours, so no client mistakes them for the runtime's
+        ValidationError."""
+        kind = "ServiceUnavailable" if status == 503 else "LocalEndpointRefusal"
         headers = {"x-amzn-ErrorType": kind}
         if status == 503:
             headers["Retry-After"] = str(RETRY_AFTER_S)
