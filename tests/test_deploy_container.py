@@ -88,8 +88,12 @@ def test_good_custom_attributes_shape_the_tf_serving_uri(attribute, uri_tail):
     assert status == 200 and tfs.calls == [f"http://localhost:8501/v1/models{uri_tail}"]
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("tfs-modelnamevrioh=,./:?#% 01aZ_")), max_size=80))
+_PAIR = st.tuples(st.sampled_from(["tfs-model-name", "tfs-model-version", "tfs-method", "tfs-other", "x"]),
+                  st.text(alphabet=st.sampled_from(list("ab09._-/:?#% =\\@predict")), max_size=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PAIR, max_size=4).map(lambda pairs: ",".join(f"{k}={v}" for k, v in pairs)) | st.text(max_size=60))
 def test_fuzz_custom_attributes_never_leave_tf_servings_prediction_api(header):
     """Whatever the header holds, the request is refused (400) or goes to a prediction path of
     TF Serving: an attribute cannot redirect it elsewhere on the model server."""
