@@ -9,8 +9,11 @@ STUDY ?= fashion-mnist
 PROFILE ?= quick
 
 # Debian packages: the offline Fashion-MNIST for the demo, Pango + DejaVu for WeasyPrint's PDF,
-# poppler-utils (pdftotext, pdftoppm) for the tests that read the PDF.
-DEBS_REPORT := dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# Noto (core: Arabic, Hebrew, Devanagari, Thai, ...; CJK: Chinese, Japanese, Korean) so that a
+# folder's class names in any script are drawn in the figures and the PDF (DejaVu has Latin,
+# Greek and Cyrillic), poppler-utils (pdftotext, pdftoppm) for the tests that read the PDF.
+DEBS_FONTS := fonts-dejavu-core fonts-noto-core fonts-noto-cjk
+DEBS_REPORT := dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 $(DEBS_FONTS)
 DEBS_TEST := $(DEBS_REPORT) poppler-utils
 
 .PHONY: report test setup clean-venv

@@ -62,6 +62,7 @@ def synthetic_cifar10(n_train: int = 45000, n_val: int = 5000, n_test: int = 100
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     study = load_study(args.study, args.profile)
+    base = Path(study.source).parent  # a folder's relative data.path is the study file's
     if args.synthetic:
         if study.data.source == "cifar10":
             splits = synthetic_cifar10()
@@ -70,9 +71,9 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
             if study.data.val_subset:
                 splits.x_val, splits.y_val = splits.x_val[:study.data.val_subset], splits.y_val[:study.data.val_subset]
         else:
-            splits = synthetic_like(make_splits(load_dataset(study.data, args.data_dir), study.data))
+            splits = synthetic_like(make_splits(load_dataset(study.data, args.data_dir, base_dir=base), study.data))
     else:
-        splits = make_splits(load_dataset(study.data, args.data_dir), study.data)
+        splits = make_splits(load_dataset(study.data, args.data_dir, base_dir=base), study.data)
     return study, splits
 
 

@@ -68,7 +68,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     ctx = _context(args)
-    server.serve(ctx.study, ctx.workspace, args.model, args.seed, args.host, args.port, args.max_body, say)
+    server.serve(ctx.study, ctx.workspace, args.model, args.seed, args.host, args.port, args.max_body, say,
+                 workers=args.workers)
     return 0
 
 
@@ -294,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument("--max-body", type=int, default=6 * 1024 * 1024, help="request size limit in bytes (default 6 MB)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="requests handled at once (default 1, as the container's one gunicorn worker; "
+                        "more departs from the container: latency and burst figures then do not carry over to AWS)")
     p.set_defaults(handler=cmd_serve)
 
     p = _subcommand(sub, "deploy")

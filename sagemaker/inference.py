@@ -1,17 +1,19 @@
 """Pre- and post-processing handlers for SageMaker's TensorFlow Serving container.
 
-The container (aws/deep-learning-containers, tensorflow/inference/docker/build_artifacts/
-sagemaker/python_service.py) calls, per request,
+The tensorflow-inference 2.20 image (aws/deep-learning-containers, scripts/docker/tensorflow/
+inference/sagemaker/python_service.py) calls, per request,
 
     input_handler(data, context)  →  POST context.rest_uri (TensorFlow Serving's REST predict)
                                   →  output_handler(response, context)
 
 where `data` is the request stream and `context` carries model_name, model_version, method,
-rest_uri, grpc_port, custom_attributes, request_content_type (application/json when the client
-sent none), accept_header and content_length. Whatever either handler raises, the container
-answers 500 {"error": str(exception)}; through the SageMaker runtime, boto3 then raises
-ModelError (HTTP 424) with that body as OriginalMessage. So every refusal here is one clear line:
-it is all the client will see.
+rest_uri, grpc_port, channel, custom_attributes, request_content_type (application/json when
+the client sent none), accept_header, content_length and timeout. Whatever either handler
+raises, the container answers 500 {"error": str(exception)}; through the SageMaker runtime,
+boto3 then raises ModelError (HTTP 424, OriginalStatusCode 500) with that body as
+OriginalMessage. So every refusal here is one clear line: it is all the client will see. A
+non-200 answer of TensorFlow Serving never reaches output_handler in that image: the container
+answers it with TensorFlow Serving's own status (e.g. 404 for an unknown model name).
 
 Requests:
   application/json      {"instances": [image, ...]}, each image H×W×C (or H×W when C = 1) of
@@ -224,7 +226,8 @@ def output_handler(response: Any, context: Any) -> tuple[str, str]:
     content = response.content
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
     if status != 200:
-        # TensorFlow Serving's own complaint (e.g. an image it cannot decode), kept to one line.
+        # The 2.20 container answers TensorFlow Serving's errors itself, before this runs; a
+        # container that passes them on (the images up to 2.19 did) gets one line.
         raise InvalidInput(f"model server answered {status}: {' '.join(text.split())[:300]}")
     names = model_info()["class_names"]
     try:

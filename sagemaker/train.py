@@ -65,7 +65,8 @@ def main() -> int:
         jobs = json.loads((SOURCE / str(hps["plan"])).read_text(encoding="utf-8"))
         study = Study.model_validate_json((SOURCE / jobs["study"]).read_text(encoding="utf-8"))
         wanted = jobs["jobs"][int(hps["shard"])]
-        ws = Workspace(runs_root=model_dir / "runs", data_dir=Path(channel) if channel else None)
+        # No data cache: everything under the model folder is uploaded as the job's output.
+        ws = Workspace(runs_root=model_dir / "runs", data_dir=Path(channel) if channel else None, cache_data=False)
         splits = ws.splits(study)
         by_id = {s.run_id: s for s in full_plan(study, splits.fingerprint)}
         unknown = [r for r in wanted if r not in by_id]

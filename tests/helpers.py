@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,6 +370,148 @@ def write_image_folder(root: Path, per_class: int = 12) -> Path:
     return root
 
 
+# ------------------------------------------------------------------ a folder as students bring it
+
+# Class names in four scripts: accents, Cyrillic, CJK, Arabic (the figures and the PDF draw them).
+STUDENT_CLASSES = ("café", "кошка", "狗", "قطة")
+STUDENT_SIZE = 16  # every image the folder test reads pixel by pixel is already this size
+
+
+def _texture(rng: np.random.Generator, label: int, channels: int = 3, size: int = STUDENT_SIZE) -> np.ndarray:
+    """A noisy uint8 image whose brightness depends on the class (never flat: a flat image's
+    perceptual hash equals every other flat image's)."""
+    level = (50, 110, 170, 220)[label]
+    noise = rng.normal(0, 35, (size, size, channels))
+    return np.clip(level + noise, 0, 255).astype(np.uint8)
+
+
+def _save(array: np.ndarray, path: Path, mode: str | None = None, **params: Any) -> np.ndarray:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array)
+    (image.convert(mode) if mode else image).save(path, **params)
+    return array
+
+
+@dataclass
+class StudentFolder:
+    """What `write_student_folder` wrote: the root, the expected pixels of files read exactly
+    (relative path -> (16, 16, 3) uint8), and the files that must be skipped or ignored."""
+
+    root: Path
+    expected: dict[str, np.ndarray]
+    near_expected: dict[str, np.ndarray]  # lossy (JPEG) files: expected within a few levels
+    skipped: dict[str, str]  # relative path -> problem kind
+    ignored: list[str]
+    notes: dict[str, str]  # read with a note: relative path -> kind
+    duplicate: tuple[str, str]  # (train file, its exact copy in test)
+    near_duplicate: tuple[str, str]  # (train file, its re-encoded copy in test)
+
+
+def write_student_folder(root: Path, per_class: int = 6, per_class_test: int = 3) -> StudentFolder:
+    """A `folder` data set the way a student downloads one: train/ and test/ with a class folder
+    per name in STUDENT_CLASSES, mostly 16×16 RGB PNGs, plus a file in every mode students' sets
+    bring (8- and 16-bit grey, RGBA, palette with transparency, 1-bit, grey + alpha, CMYK and
+    YCbCr JPEG, EXIF-rotated JPEG, animated GIF, a JPEG named .png), bad files (truncated PNG,
+    zero-byte, a text file named .jpg, README.txt), junk (.DS_Store, Thumbs.db, __MACOSX/,
+    .ipynb_checkpoints/, a stray README beside train/), and a train image copied into test
+    (exact) and re-encoded into test (near)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(18)
+    expected: dict[str, np.ndarray] = {}
+    near: dict[str, np.ndarray] = {}
+    skipped: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for part, n in (("train", per_class), ("test", per_class_test)):
+        for label, cls in enumerate(STUDENT_CLASSES):
+            for i in range(n):
+                rel = f"{part}/{cls}/{i:02d}.png"
+                expected[rel] = _save(_texture(rng, label), root / rel)
+    grey = lambda a: np.repeat(a[..., None], 3, axis=-1)  # noqa: E731 - grey as the RGB the loader gives
+    c0, c1, c2, c3 = (f"train/{c}" for c in STUDENT_CLASSES)
+
+    # 8-bit and 16-bit grey: 16-bit scaled by 257, never clipped
+    g8 = _texture(rng, 1, 1)[..., 0]
+    expected[f"{c0}/grey8.png"] = grey(_save(g8, root / c0 / "grey8.png"))
+    g16 = rng.integers(0, 65536, (STUDENT_SIZE, STUDENT_SIZE), dtype=np.uint16)
+    g16[0, :4] = [0, 256, 65279, 65535]
+    Image.fromarray(g16).save(root / c0 / "grey16.png")  # mode I;16: a 16-bit grey PNG
+    expected[f"{c0}/grey16.png"] = grey(((g16.astype(np.int64) + 128) // 257).astype(np.uint8))
+    # RGBA with transparent, half and opaque pixels, composited on white
+    rgb, alpha = _texture(rng, 0), np.tile(np.array([0, 128, 255], np.uint8), STUDENT_SIZE * 6)[:STUDENT_SIZE ** 2]
+    alpha = alpha.reshape(STUDENT_SIZE, STUDENT_SIZE)
+    _save(np.dstack([rgb, alpha]), root / c0 / "rgba.png")
+    a = alpha[..., None].astype(np.float64) / 255
+    expected[f"{c0}/rgba.png"] = np.rint(rgb * a + 255 * (1 - a)).astype(np.uint8)
+    # palette with one transparent entry
+    index = rng.integers(0, 4, (STUDENT_SIZE, STUDENT_SIZE), dtype=np.uint8)
+    palette = [(0, 0, 0), (200, 30, 40), (20, 180, 60), (40, 60, 220)]
+    pal = Image.fromarray(index, "P")
+    pal.putpalette([v for c in palette for v in c])
+    pal.save(root / c0 / "palette.png", transparency=0)
+    expected[f"{c0}/palette.png"] = np.where(index[..., None] == 0, 255, np.asarray(palette, np.uint8)[index]).astype(np.uint8)
+    # CMYK and YCbCr JPEGs (lossy: expected within a few levels)
+    cmyk = np.clip(rng.normal(60, 20, (STUDENT_SIZE, STUDENT_SIZE, 4)), 0, 255).astype(np.uint8)
+    Image.fromarray(cmyk, "CMYK").save(root / c1 / "cmyk.jpg", quality=100)
+    near[f"{c1}/cmyk.jpg"] = np.asarray(Image.fromarray(cmyk, "CMYK").convert("RGB"))
+    ycc = np.clip(rng.normal(120, 25, (STUDENT_SIZE, STUDENT_SIZE, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(ycc).convert("YCbCr").save(root / c1 / "ycbcr.jpg", quality=100, subsampling=0)
+    near[f"{c1}/ycbcr.jpg"] = ycc
+    # EXIF orientation 6: stored 16 wide × 12 high, shown rotated 90° clockwise (12 × 16)
+    stored = np.zeros((12, STUDENT_SIZE, 3), np.uint8)
+    stored[:6] = 230  # bright top half: after the turn, the bright half is on the right
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(root / c1 / "rotated.jpg", quality=100, exif=exif.tobytes())
+    # animated GIF: the first frame is used
+    frames = [Image.fromarray(_texture(rng, 2, 1)[..., 0]) for _ in range(3)]
+    frames[0].save(root / c2 / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    expected[f"{c2}/animated.gif"] = grey(np.asarray(frames[0]))
+    notes[f"{c2}/animated.gif"] = "animated"
+    # a JPEG named .png (read as what it is)
+    lying = _texture(rng, 2)
+    Image.fromarray(lying).save(root / c2 / "photo.png", format="JPEG", quality=100, subsampling=0)
+    near[f"{c2}/photo.png"] = lying
+    notes[f"{c2}/photo.png"] = "format_mismatch"
+    # 1-bit and grey + alpha
+    bits = rng.integers(0, 2, (STUDENT_SIZE, STUDENT_SIZE)).astype(bool)
+    Image.fromarray(bits).save(root / c3 / "bw.png")
+    expected[f"{c3}/bw.png"] = grey(np.where(bits, 255, 0).astype(np.uint8))
+    la_grey, la_alpha = _texture(rng, 3, 1)[..., 0], np.where(rng.random((STUDENT_SIZE, STUDENT_SIZE)) < 0.5, 0, 255)
+    Image.fromarray(np.dstack([la_grey, la_alpha]).astype(np.uint8), "LA").save(root / c3 / "grey_alpha.png")
+    expected[f"{c3}/grey_alpha.png"] = grey(np.where(la_alpha == 0, 255, la_grey).astype(np.uint8))
+
+    # bad files: skipped and listed
+    good = (root / c0 / "00.png").read_bytes()
+    (root / c0 / "truncated.png").write_bytes(good[: len(good) // 2])
+    skipped[f"{c0}/truncated.png"] = "undecodable"
+    (root / c1 / "empty.jpg").write_bytes(b"")
+    skipped[f"{c1}/empty.jpg"] = "empty"
+    (root / c2 / "notes.jpg").write_text("not a picture at all", encoding="utf-8")
+    skipped[f"{c2}/notes.jpg"] = "not_an_image"
+    (root / c2 / "README.txt").write_text("where these images came from", encoding="utf-8")
+    skipped[f"{c2}/README.txt"] = "not_image_extension"
+    # junk: never classes or images, listed as ignored
+    (root / c0 / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (root / "train" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    _save(_texture(rng, 0), root / "train" / ".ipynb_checkpoints" / "00-checkpoint.png")
+    (root / "__MACOSX" / "train" / STUDENT_CLASSES[0]).mkdir(parents=True)
+    (root / "__MACOSX" / "train" / STUDENT_CLASSES[0] / "._00.png").write_bytes(b"\0\5\26\7")
+    (root / "README.txt").write_text("downloaded from a data-set site", encoding="utf-8")
+    ignored = [f"{c0}/.DS_Store", "train/Thumbs.db", "train/.ipynb_checkpoints/", "__MACOSX/", "README.txt"]
+
+    # a train image copied into test (exact) and re-encoded there (near): leakage
+    dup = (f"{c2}/{per_class - 1:02d}.png", f"test/{STUDENT_CLASSES[2]}/copied.png")
+    (root / dup[1]).write_bytes((root / dup[0]).read_bytes())
+    expected[dup[1]] = expected[dup[0]]
+    near_dup = (f"{c3}/{per_class - 1:02d}.png", f"test/{STUDENT_CLASSES[3]}/resaved.jpg")
+    Image.fromarray(expected[near_dup[0]]).save(root / near_dup[1], quality=95)
+    near[near_dup[1]] = expected[near_dup[0]]
+    return StudentFolder(root, expected, near, skipped, ignored, notes, dup, near_dup)
+
+
 # ------------------------------------------------------------------------------------ the CLI
 
 
@@ -385,6 +528,43 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(extra)
     return env
+
+
+def pdf_text(path: Path) -> str:
+    """A PDF's text as pdftotext lays it out (pypdf where poppler is not installed)."""
+    if shutil.which("pdftotext"):
+        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+
+
+NO_NODE = ("html-validate is not installed (it needs node and npm: `make test` installs it into "
+           ".venv/node where they exist); the html-validate check of report.html is skipped")
+
+
+def html_validate() -> str | None:
+    """The html-validate command: $HTML_VALIDATE, the one `make test` installs, or one on PATH."""
+    for candidate in (os.environ.get("HTML_VALIDATE"), str(REPO / ".venv/node/node_modules/.bin/html-validate"),
+                      shutil.which("html-validate")):
+        if candidate and Path(candidate).is_file() and shutil.which("node"):
+            return candidate
+    return None
+
+
+def html_validate_messages(html: Path, tmp_path: Path) -> tuple[list[str], str]:
+    """(messages, problem) of html-validate's recommended preset on `html`; skips without node."""
+    tool = html_validate()
+    if tool is None:
+        pytest.skip(NO_NODE)
+    out = tmp_path / "result.json"
+    # The JSON goes to a file: node may exit before a large result piped to stdout is flushed.
+    run = subprocess.run([tool, "--preset", "recommended", "--formatter", f"json={out}", str(html)],
+                         capture_output=True, text=True, timeout=120)
+    messages = [f"{m['line']}:{m['column']} {m['ruleId']} {m['message']}"
+                for f in json.loads(out.read_text() or "[]") for m in f["messages"]]
+    return messages, "" if run.returncode == 0 else run.stderr
 
 
 # TensorFlow's C++ start-up lines reach stderr before Python runs (absl); they are not ours.

@@ -170,5 +170,5 @@ def test_a_class_folder_named_as_mathtext_is_refused(tmp_path):
     for part in ("train", "test"):
         (root / part / "stripes").rename(root / part / r"$\bogus$")
     with pytest.raises(UserError, match=r"may not contain '\$'"):
-        data.load_image_folder(root, (12, 12))
+        data.load_image_folder(root, DataSpec(source="folder", path=str(root), image_size=(12, 12)))
 

@@ -27,8 +27,9 @@ def moto_url():
     server.stop()
 
 
-@pytest.fixture
-def aws_env(moto_url, monkeypatch, tmp_path):
+def use_moto(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> str:
+    """Point every boto3 client (the SDK's included) at the moto server, with an empty account
+    holding the SageMaker role."""
     import boto3
 
     for k in list(os.environ):
@@ -51,6 +52,11 @@ def aws_env(moto_url, monkeypatch, tmp_path):
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                 "Principal": {"Service": "sagemaker.amazonaws.com"}}]}))
     return moto_url
+
+
+@pytest.fixture
+def aws_env(moto_url, monkeypatch, tmp_path):
+    return use_moto(moto_url, monkeypatch, tmp_path)
 
 
 import requests  # noqa: E402  (moto's own dependency; used above to reset the server)

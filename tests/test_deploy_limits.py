@@ -171,5 +171,6 @@ def test_deploy_and_invoke_requests_fit_the_limits(aws_env, sent, trained):
     ops = {o for _, o, _ in sent}
     assert {"CreateModel", "CreateEndpointConfig", "CreateEndpoint", "InvokeEndpoint"} <= ops
     checked = [(s, o, p) for s, o, p in sent if (s, o) in CHECKED]
-    assert sum(o == "InvokeEndpoint" for _, o, _ in checked) == 2 + 5
-    assert check(checked) == []
+    assert sum(o == "InvokeEndpoint" for _, o, _ in checked) == 2 + 9
+    # One bad request is over the limit on purpose: it checks that the runtime refuses it.
+    assert check(checked) == ["InvokeEndpoint InvokeEndpoint.Body: 6,291,457 bytes, allowed 6,291,456"]

@@ -36,6 +36,9 @@ class StandIn:
             self.gate.wait(10)
         return 200, b"{}", "application/json"
 
+    def early_answer(self, body, headers):
+        return None
+
     def close(self):
         pass
 
@@ -169,16 +172,93 @@ def test_connections_over_the_cap_get_503_at_accept():
         assert _wait_for(lambda: srv.connections == 0)
 
 
-def test_an_image_declaring_169_megapixels_is_413_before_any_handler():
-    ihdr = struct.pack(">IIBBBBB", 13_000, 13_000, 8, 0, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    stand_in = StandIn()
-    srv, run = _serve(stand_in)
+def _png_declaring(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+
+
+def test_an_image_declaring_169_megapixels_gets_the_handlers_500_without_a_worker(real_package):
+    """What the container answers (its handler's refusal, 500), answered by the front at once:
+    neither a worker nor TensorFlow Serving is used, even while the only worker is busy."""
+    png = _png_declaring(13_000, 13_000)
+    srv = endpoint_server.start_server(real_package, "127.0.0.1", 0)
+    posted = []
+    real_post = srv.container.tfs.post
+    srv.container.tfs.post = lambda uri, data: posted.append(uri) or real_post(uri, data)
+    with endpoint_server.running(srv):
+        assert srv.workers.acquire(timeout=1)  # the one worker busy
+        try:
+            answer = _raw(srv, b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                               b"Content-Length: %d\r\n\r\n" % len(png) + png)
+        finally:
+            srv.workers.release()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500")
+    assert json.loads(body) == {"error": "image of 13000×13000 pixels is over the 4,000,000-pixel limit"}
+    assert posted == []
+
+
+def _runtime_client(srv):
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    host, port = srv.server_address[:2]
+    return boto3.client("sagemaker-runtime", region_name="us-east-1", endpoint_url=f"http://{host}:{port}",
+                        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+
+
+def test_past_the_time_limit_the_runtime_answers_model_error_0_and_the_container_route_504():
+    """The runtime's 60 s, shortened: a handler still running then gets the runtime's timeout
+    answer; with one worker the next request waits behind it and times out too; once the
+    handler ends, serving goes on."""
+    gate = threading.Event()
+    stand_in = StandIn(gate)
+    srv, run = _serve(stand_in, invocation_timeout_s=0.4)
     with run:
-        answer = _raw(srv, b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
-                           b"Content-Length: %d\r\n\r\n" % len(png) + png)
-    assert answer.startswith(b"HTTP/1.1 413") and b"4,000,000-pixel limit" in answer
-    assert stand_in.calls == 0
+        client = _runtime_client(srv)
+        t0 = time.monotonic()
+        with pytest.raises(client.exceptions.ModelError) as err:
+            client.invoke_endpoint(EndpointName="e", Body=b"{}", ContentType="application/json")
+        assert 0.4 <= time.monotonic() - t0 < 3
+        resp = err.value.response
+        assert resp["OriginalStatusCode"] == 0 and "Your invocation timed out while waiting for a response " \
+            "from container primary" in resp["Error"]["Message"]
+        status, body = _raw(srv, b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}").split(
+            b"\r\n", 1)
+        assert status.startswith(b"HTTP/1.1 504") and b"no answer within 0.4 s" in body
+        assert stand_in.calls == 1  # the second request never got the one worker
+        gate.set()
+        assert _wait_for(lambda: srv.workers.acquire(timeout=0.01) and (srv.workers.release() or True))
+        assert client.invoke_endpoint(EndpointName="e", Body=b"{}", ContentType="application/json")[
+            "ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+@pytest.mark.parametrize("workers,at_once", [(None, 1), (3, 3)])
+def test_one_worker_by_default_and_workers_n_handles_n_at_once(workers, at_once):
+    gate = threading.Event()
+    stand_in = StandIn(gate)
+    srv, run = _serve(stand_in, timeout_s=5, **({"workers": workers} if workers else {}))
+    with run:
+        host, port = srv.server_address[:2]
+
+        def post():
+            conn = http.client.HTTPConnection(host, port, timeout=10)
+            conn.request("POST", "/invocations", body=b"{}", headers={"Content-Type": "application/json"})
+            status = conn.getresponse().status
+            conn.close()
+            return status
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(post) for _ in range(4)]
+            _wait_for(lambda: stand_in.calls >= at_once)
+            time.sleep(0.2)
+            started = stand_in.calls
+            gate.set()
+            assert [f.result(timeout=10) for f in futures] == [200] * 4
+    assert started == at_once
+    assert "departs from the container" in endpoint_server.workers_note(3)
+    assert endpoint_server.workers_note(1) == "1 worker, as the container runs"
 
 
 @pytest.mark.parametrize("request_bytes,status,words", [

@@ -1,6 +1,9 @@
-"""SageMaker training jobs: the staged job run in a virtual environment that holds only what the
-training image holds plus the listed requirements (proving the list complete), then the jobs
-created against a moto server, sharded, streamed and pulled back into runs/."""
+"""SageMaker training jobs. One job created through the SDK's ModelTrainer against a moto server
+and then run as SageMaker runs it: the SDK's own sm_train.sh and drivers, unedited, against an
+/opt/ml sandbox (tests/training_container.py), in a virtual environment holding only TensorFlow
+and its dependencies (what the training image holds) into which the SDK's install_requirements.py
+pip-installs the job's requirements; its runs pulled back into runs/ like local ones. Then the
+jobs sharded, streamed and pulled back, and the requirements' completeness and pins."""
 
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ import sysconfig
 import tarfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,8 +28,9 @@ from cnnreport.train import store
 from cnnreport.train.plan import full_plan
 from cnnreport.train.workspace import Workspace
 
+import training_container
 from helpers import TrainedStudy, study_toml, write_image_folder
-from test_deploy_aws import ROLE, aws_env, moto_url  # noqa: F401  (fixtures)
+from test_deploy_aws import ROLE, aws_env, moto_url, use_moto  # noqa: F401  (fixtures)
 
 
 def _canonical(name: str) -> str:
@@ -81,41 +87,118 @@ def run_job(python: Path, source: Path, data: Path, out: Path, shard: int = 0) -
                           capture_output=True, text=True, timeout=600)
 
 
+def image_like_venv(root: Path) -> Path:
+    """A venv holding what the training image holds (TensorFlow and its dependencies) and pip,
+    with python3 and pip3 on its bin/ as the image has them; its bin/."""
+    python = fresh_venv(root, requirements.image_packages() | {"pip"})
+    pip3 = python.parent / "pip3"
+    pip3.write_text('#!/bin/sh\nexec "$(dirname "$0")/python" -m pip "$@"\n')
+    pip3.chmod(0o755)
+    return python.parent
+
+
+@dataclass
+class SdkJob:
+    study: Any
+    data: Path
+    ws: Workspace
+    plan: list
+    desc: dict  # the job's CreateTrainingJob request as DescribeTrainingJob returns it
+    proc: subprocess.CompletedProcess  # the container's run
+    sandbox: Path  # its /opt/ml
+    venv_site: Path
+    said: list[str]
+    counts: dict[str, int]
+    archive: Path  # the job's model.tar.gz, as SageMaker uploaded it
+
+
 @pytest.fixture(scope="module")
-def job_output(tmp_path_factory):
-    """One staged job (all 5 runs) run in the image-like venv; (study, data, model dir, archive)."""
-    tmp = tmp_path_factory.mktemp("job")
+def sdk_job(moto_url, tmp_path_factory):
+    """`train --backend sagemaker` of the tiny folder study (5 runs, one job) against moto; the job
+    run by the SDK's own scripts in the /opt/ml sandbox while the study's data folder is moved
+    away (so only the `training` channel can feed it)."""
+    import boto3
+
+    if not training_container.sandbox_available():
+        pytest.skip("needs `unshare` with user and mount namespaces to bind /opt/ml for the job")
+    tmp = tmp_path_factory.mktemp("sdkjob")
+    mp = pytest.MonkeyPatch()
+    use_moto(moto_url, mp, tmp)
     study, data = folder_study(tmp)
     ws = Workspace(runs_root=tmp / "runs")
-    splits = ws.splits(study)
-    plan = full_plan(study, splits.fingerprint)
-    source = training_jobs.stage_source(tmp / "source", study, [plan], splits.fingerprint)
-    wanted = requirements.image_packages() | requirements.closure(
-        [r.split("==")[0] for r in requirements.training_requirements()])
-    python = fresh_venv(tmp / "venv", wanted)
-    proc = run_job(python, source, data, tmp / "job")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    model_dir = tmp / "job" / "model"
-    archive = tmp / "model.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:  # what SageMaker uploads from SM_MODEL_DIR
-        for p in model_dir.iterdir():
-            tar.add(p, arcname=p.name)
-    return study, data, model_dir, archive, plan, proc.stdout
+    plan = full_plan(study, ws.splits(study).fingerprint)
+    image_bin = image_like_venv(tmp / "venv")
+    real_start = training_jobs._start_job
+    played: dict[str, Any] = {}
+
+    def start_and_run(sess, study_name, index, *rest):
+        job = real_start(sess, study_name, index, *rest)
+        desc = boto3.client("sagemaker").describe_training_job(TrainingJobName=job)
+        s3 = boto3.client("s3")
+        root = training_container.lay_out(desc, s3, tmp / "container" / "ml")
+        hidden = data.with_name("data-moved-away")
+        data.rename(hidden)
+        try:
+            proc = training_container.run(desc, root, image_bin,
+                                          {"TF_CPP_MIN_LOG_LEVEL": "3", **training_container.pip_cache_env()})
+        finally:
+            hidden.rename(data)
+        lines = (proc.stdout + proc.stderr).splitlines()
+        training_container.upload_output(desc, root, s3, boto3.client("logs"), lines, training_jobs.LOG_GROUP)
+        played.update(desc=desc, proc=proc, root=root)
+        return job
+
+    mp.setattr(training_jobs, "_start_job", start_and_run)
+    said: list[str] = []
+    try:
+        counts = training_jobs.train_sagemaker(study, ws, max_parallel=1, poll_s=0.01, echo=said.append)
+        archive = tmp / "job-model.tar.gz"
+        boto3.client("s3").download_file(*played["desc"]["ModelArtifacts"]["S3ModelArtifacts"][5:].split("/", 1),
+                                         str(archive))
+    finally:
+        mp.undo()
+    site = next((tmp / "venv" / "lib").glob("python*/site-packages"))
+    yield SdkJob(study, data, ws, plan, played["desc"], played["proc"], played["root"], site, said, counts, archive)
 
 
-def test_the_staged_job_trains_in_a_venv_of_the_image_packages_and_the_requirements_only(job_output):
-    study, _, model_dir, _, plan, stdout = job_output
-    for spec in plan:
-        assert store.run_problem(model_dir / "runs" / study.name / spec.run_id) is None
-    assert "job 1 of 1: 5 runs" in stdout
+def test_the_job_runs_through_the_sdks_own_scripts_and_its_runs_come_back(sdk_job: SdkJob):
+    job, out = sdk_job, sdk_job.proc.stdout + sdk_job.proc.stderr
+    assert job.proc.returncode == 0, out[-3000:]
+    # The path the image takes: ModelTrainer sets the container's entry point to the SDK's
+    # sm_train.sh, so the image's own entry point and its sagemaker-training toolkit never run.
+    spec = job.desc["AlgorithmSpecification"]
+    assert spec["ContainerEntrypoint"] == ["/bin/bash"]
+    assert spec["ContainerArguments"][-1].endswith("/opt/ml/input/data/sm_drivers/sm_train.sh")
+    assert {c["ChannelName"] for c in job.desc["InputDataConfig"]} == {"code", "sm_drivers", "training"}
+    assert "Running Basic Script driver" in out and "Training Container Execution Completed" in out
+    # Entry point and hyperparameters: the driver ran train.py with them as arguments and SM_HPS.
+    env = (job.sandbox / "input" / "sm_training.env").read_text()
+    assert "export SM_ENTRY_SCRIPT='train.py'" in env and '"shard": 0' in env
+    assert "train.py --shard 0 --plan jobs.json" in out
+    assert "job 1 of 1: 5 runs of study tiny-jobs" in out
+    # The channel: the data folder was moved away while the job ran; it trained on the channel's copy.
+    assert "export SM_CHANNEL_TRAINING='/opt/ml/input/data/training'" in env
+    assert (job.sandbox / "input" / "data" / "training" / "train").is_dir()
+    # Requirements: installed by the SDK's install_requirements.py into the image's environment.
+    assert "Installing requirements" in out and "Successfully installed" in out
+    installed = job.venv_site / "pydantic"
+    assert installed.is_dir() and not installed.is_symlink()
+    # Model output: the job's model.tar.gz pulled back into runs/ as complete runs.
+    assert job.counts == {"trained": 5, "skipped": 0, "failed": 0}
+    for spec_ in job.plan:
+        assert store.run_problem(job.ws.runs_root / job.study.name / spec_.run_id) is None
+    assert any("job 1/1: Running Basic Script driver" in s for s in job.said)  # its log lines streamed
+
+
+def test_the_training_requirements_leave_out_the_report_stack():
     wanted = requirements.image_packages() | requirements.closure(
         [r.split("==")[0] for r in requirements.training_requirements()])
     assert not {"matplotlib", "jinja2", "markupsafe", "weasyprint", "scipy", "pandas"} & wanted
 
 
-def test_without_the_listed_requirements_the_job_fails(tmp_path, job_output):
+def test_without_the_listed_requirements_the_job_fails(tmp_path, sdk_job):
     """The venv check can fail: the image's packages alone lack pydantic."""
-    study, data, *_ = job_output
+    study, data = sdk_job.study, sdk_job.data
     source = training_jobs.stage_source(tmp_path / "source", study, [[]], None)
     python = fresh_venv(tmp_path / "venv", requirements.image_packages())
     proc = run_job(python, source, data, tmp_path / "job")
@@ -170,10 +253,10 @@ def _play_the_container(monkeypatch, archive: Path):
     return threads
 
 
-def test_jobs_are_sharded_streamed_and_pulled_back(aws_env, job_output, tmp_path, monkeypatch):
+def test_jobs_are_sharded_streamed_and_pulled_back(aws_env, sdk_job, tmp_path, monkeypatch):
     import boto3
 
-    study, data, _, archive, plan, _ = job_output
+    study, archive, plan = sdk_job.study, sdk_job.archive, sdk_job.plan
     ws = Workspace(runs_root=tmp_path / "runs")
     threads = _play_the_container(monkeypatch, archive)
     said: list[str] = []
@@ -205,12 +288,12 @@ def test_jobs_are_sharded_streamed_and_pulled_back(aws_env, job_output, tmp_path
     assert len(sm.list_training_jobs()["TrainingJobSummaries"]) == 2
 
 
-def test_dry_run_prints_jobs_runs_image_and_cost_and_creates_nothing(aws_env, job_output, tmp_path, capsys):
+def test_dry_run_prints_jobs_runs_image_and_cost_and_creates_nothing(aws_env, sdk_job, tmp_path, capsys):
     import boto3
 
     from cnnreport.cli import main
 
-    study, data, *_ = job_output
+    data = sdk_job.data
     rc = main(["train", "--study", str(Path(data).parent / "tiny.toml"), "--backend", "sagemaker", "--dry-run",
                "--max-parallel", "2", "--runs-dir", str(tmp_path / "runs"), "--instance-type", "ml.c5.xlarge"])
     out = capsys.readouterr().out

@@ -20,22 +20,13 @@ from cnnreport import files
 from cnnreport.train import store
 from cnnreport.formatting import fmt_pm
 
-from helpers import (E2E_TEXT, REPO, SHARED_MODELS, SHARED_RUNS, own_stderr_lines, run_cli,
+from helpers import (E2E_TEXT, REPO, SHARED_MODELS, SHARED_RUNS, own_stderr_lines, pdf_text, run_cli,
                      shared_study_toml, study_toml, subprocess_env, write_cifar_archive)
 
 N_RUNS = SHARED_RUNS
 SECTIONS = ["Data set and exploratory analysis", "Fully connected baseline", "CNN design",
             "Controlled experiment: kernel size", "Interpretation", "Deployment",
             "Appendix: reproducibility"]
-
-
-def _pdf_text(path: Path) -> str:
-    if shutil.which("pdftotext"):
-        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                              check=True).stdout
-    from pypdf import PdfReader
-
-    return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
 
 
 def _run_dirs(runs: Path) -> dict[str, int]:
@@ -79,7 +70,7 @@ def test_build_writes_report_json_with_consistent_numbers(trained_study):
 def test_pdf_states_sections_and_the_numbers_of_report_json(trained_study):
     pdf = trained_study.report_dir / "report.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    text = " ".join(_pdf_text(pdf).split())
+    text = " ".join(pdf_text(pdf).split())
     for title in SECTIONS:
         assert title in text, title
     ctx = trained_study.report()
@@ -211,7 +202,7 @@ def test_generated_cifar10_archive_builds_with_data_dir(tmp_path, capsys):
     assert [m["name"] for m in ctx["models"]] == ["mlp", "cnn · kernel 1×1", "cnn · kernel 3×3"]
     assert all(m["test_accuracy"]["n"] == 1 and m["test_accuracy"]["std"] is None for m in ctx["models"])
     assert (out_dir / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    text = " ".join(_pdf_text(out_dir / "report.pdf").split())
+    text = " ".join(pdf_text(out_dir / "report.pdf").split())
     assert "CIFAR-10" in text and "(1 seed)" in text  # no std is invented from one seed
 
 

@@ -5,10 +5,6 @@ alt text, the document's language."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,33 +13,12 @@ import pytest
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
 
-from helpers import REPO
-
-NO_NODE = ("html-validate is not installed (it needs node and npm: `make test` installs it into "
-           ".venv/node where they exist); the html-validate check of report.html is skipped")
-
-
-def html_validate() -> str | None:
-    """The html-validate command: $HTML_VALIDATE, the one `make test` installs, or one on PATH."""
-    for candidate in (os.environ.get("HTML_VALIDATE"), str(REPO / ".venv/node/node_modules/.bin/html-validate"),
-                      shutil.which("html-validate")):
-        if candidate and Path(candidate).is_file() and shutil.which("node"):
-            return candidate
-    return None
+from helpers import html_validate_messages
 
 
 def test_report_html_passes_html_validate_recommended(trained_study, tmp_path: Path) -> None:
-    tool = html_validate()
-    if tool is None:
-        pytest.skip(NO_NODE)
-    out = tmp_path / "result.json"
-    # The JSON goes to a file: node may exit before a large result piped to stdout is flushed.
-    run = subprocess.run([tool, "--preset", "recommended", "--formatter", f"json={out}",
-                          str(trained_study.report_dir / "report.html")],
-                         capture_output=True, text=True, timeout=120)
-    messages = [f"{m['line']}:{m['column']} {m['ruleId']} {m['message']}"
-                for f in json.loads(out.read_text() or "[]") for m in f["messages"]]
-    assert run.returncode == 0 and not messages, messages[:20] or run.stderr
+    messages, problem = html_validate_messages(trained_study.report_dir / "report.html", tmp_path)
+    assert not messages and not problem, messages[:20] or problem
 
 
 class _Tags(HTMLParser):

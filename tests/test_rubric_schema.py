@@ -70,6 +70,8 @@ def mutated(path: list[Any], value: Any) -> dict[str, Any]:
     (["lists", 0, "entries", 0, "items"], ["rigour.nothing"], "unknown item(s) ['rigour.nothing']"),
     (["criteria", 2, "items", 0, "colour"], "red",
      "criteria[2] (cnn).items[0] (cnn.model).colour: Extra inputs are not permitted"),
+    (["criteria", 0, "items", 5, "id"], "\n",  # an id that is no printable name: shown escaped, on one line
+     "criteria[0] (eda).items[5] ('\\n').id: String should match pattern"),
 ])
 def test_malformed_rubric_names_the_item(path: list[Any], value: Any, message: str) -> None:
     with pytest.raises(UserError) as err:

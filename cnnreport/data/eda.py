@@ -1,6 +1,8 @@
 """EDA statistics of the splits: sizes, class counts and balance, image shape, per-channel
-statistics, pixel range, and the neighbouring-pixel correlation that motivates convolution.
-`describe` returns report.json's `dataset` part.
+statistics, pixel range, and the neighbouring-pixel correlation that motivates convolution; for
+an image folder also where it came from, what was skipped, sizes on disk, the resize policy, the
+channels chosen, and duplicates and leakage across the splits. `describe` returns report.json's
+`dataset` part.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from typing import Literal
 import numpy as np
 
 from cnnreport.contract import Part
+from cnnreport.data.duplicates import DuplicateFacts, find_duplicates
+from cnnreport.data.facts import ChannelFacts, LayoutFacts, ProblemList, ResizeFacts, SizeFacts
 from cnnreport.data.sources import DISPLAY_NAMES
 from cnnreport.data.splits import Splits
 
@@ -72,6 +76,13 @@ class DatasetSummary(Part):
     balance: Balance
     channel_stats: list[ChannelStats]
     locality_correlation: dict[str, float]  # distance in pixels → correlation
+    # An image folder's own facts (data/facts.py, data/duplicates.py); null for a built-in set.
+    layout: LayoutFacts | None
+    problems: ProblemList | None
+    resize: ResizeFacts | None
+    channel_choice: ChannelFacts | None
+    image_sizes: SizeFacts | None
+    duplicates: DuplicateFacts | None
 
 
 # ------------------------------------------------------------------------------------------- EDA
@@ -88,6 +99,8 @@ def describe(splits: Splits) -> DatasetSummary:
     axes = (0, 1, 2)
     train_counts = counts(splits.y_train)
     shape = [int(d) for d in splits.x_train.shape[1:]]
+    folder = splits.folder
+    facts = folder.facts if folder is not None else None
     return DatasetSummary(
         name=splits.name,
         display_name=DISPLAY_NAMES.get(splits.name, splits.name),
@@ -105,10 +118,17 @@ def describe(splits: Splits) -> DatasetSummary:
         pixel_min=int(splits.x_train.min()),
         pixel_max=int(splits.x_train.max()),
         dtype=str(splits.x_train.dtype),
-        original_sizes=[[int(d) for d in s] for s in splits.original_sizes[:5000]],
+        original_sizes=folder.sizes[:5000].tolist() if folder is not None else [],
         balance=balance_verdict(train_counts),
         channel_stats=channel_table(splits.x_train[:5000]),
         locality_correlation=locality_correlation(splits.x_train),
+        layout=facts.layout if facts else None,
+        problems=facts.problems if facts else None,
+        resize=facts.resize if facts else None,
+        channel_choice=facts.channel_choice if facts else None,
+        image_sizes=facts.image_sizes if facts else None,
+        duplicates=find_duplicates({"train": splits.x_train, "val": splits.x_val, "test": splits.x_test},
+                                   folder.parts) if folder is not None else None,
     )
 
 

@@ -17,13 +17,14 @@ import struct
 import subprocess
 import tarfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from cnnreport.backend import import_keras
+from cnnreport.data.dataset import Dataset
+from cnnreport.data.folder import load_image_folder
 from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
 
@@ -51,20 +52,6 @@ IDX_FILES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "trai
 SYSTEM_PACKAGES = {"fashion_mnist": ("dataset-fashion-mnist", "fashion-mnist"),
                    "mnist": ("dataset-mnist", "mnist")}
 DOWNLOAD_TIMEOUT_S = 60
-
-
-@dataclass
-class Dataset:
-    """A whole data set as published: its own train and test parts, raw uint8 images."""
-
-    name: str
-    class_names: list[str]
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    origin: str  # where it was read from, for the report
-    original_sizes: list[tuple[int, int]] = field(default_factory=list)  # folder source only
 
 
 # ----------------------------------------------------------------------------------- file formats
@@ -209,59 +196,6 @@ def _check_labels(where: Path, labels: np.ndarray, n: int) -> None:
         raise UserError(f"{where}: labels outside 0..{n - 1}")
 
 
-def load_image_folder(folder: Path, image_size: tuple[int, int] | None) -> Dataset:
-    """One sub-folder per class; optional `train/` and `test/` parts, else 20 % held out as test.
-
-    Decoded with Pillow rather than image_dataset_from_directory so that a machine without
-    TensorFlow (JAX backend) reads folders too.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    root = Path(folder)
-    if not root.is_dir():
-        raise UserError(f"{root}: no such image folder")
-    parts = {p: root / p for p in ("train", "test") if (root / p).is_dir()}
-    class_root = parts.get("train", root)
-    class_names = sorted(d.name for d in class_root.iterdir() if d.is_dir())
-    if len(class_names) < 2:
-        raise UserError(f"{class_root}: expected one sub-folder per class (found {len(class_names)})")
-    for name in class_names:  # class names label figures, where matplotlib reads $…$ as math
-        if "$" in name or "\\" in name or len(name) > 80:
-            raise UserError(f"{class_root / name}: a class folder's name may not contain '$' or '\\' "
-                            "and has at most 80 characters (it labels the report's figures)")
-
-    def read_part(part_root: Path) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
-        images, labels, sizes = [], [], []
-        for label, cls in enumerate(class_names):
-            for f in sorted((part_root / cls).glob("*")):
-                if f.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"):
-                    continue
-                try:
-                    with Image.open(f) as im:
-                        im = im.convert("RGB")
-                        sizes.append((im.height, im.width))
-                        target = image_size or (64, 64)
-                        im = im.resize((target[1], target[0]))
-                        images.append(np.asarray(im, dtype=np.uint8))
-                except (UnidentifiedImageError, OSError) as exc:
-                    raise UserError(f"{f}: not a readable image ({exc})") from None
-                labels.append(label)
-        if not images:
-            raise UserError(f"{part_root}: no images found (.png, .jpg, .jpeg, .bmp, .gif, .webp)")
-        return np.stack(images), np.asarray(labels, dtype=np.int64), sizes
-
-    x, y, sizes = read_part(class_root)
-    if "test" in parts:
-        x_test, y_test, test_sizes = read_part(parts["test"])
-        sizes += test_sizes
-    else:
-        order = np.random.default_rng(0).permutation(len(x))
-        n_test = max(1, len(x) // 5)
-        x_test, y_test = x[order[:n_test]], y[order[:n_test]]
-        x, y = x[order[n_test:]], y[order[n_test:]]
-    return Dataset("folder", class_names, x, y, x_test, y_test, origin=str(root), original_sizes=sizes)
-
-
 # ----------------------------------------------------------------------------------- finding data
 
 
@@ -335,10 +269,21 @@ def _keras_loader(source: str) -> Dataset:
                    origin=f"keras.datasets.{source} (~/.keras/datasets)")
 
 
-def load_dataset(spec: DataSpec, data_dir: str | Path | None = None) -> Dataset:
-    """The whole data set, from the first source that has it; a clear UserError when none does."""
+def load_dataset(spec: DataSpec, data_dir: str | Path | None = None, *, base_dir: Path | None = None,
+                 cache_dir: Path | None = None, echo: Callable[[str], None] | None = None) -> Dataset:
+    """The whole data set, from the first source that has it; a clear UserError when none does.
+
+    `data_dir` (--data-dir) must exist: a mistyped one is an error, never a reason to read
+    another copy. A folder source's relative `data.path` is resolved from `base_dir` (the study
+    file's folder); its decoded arrays are cached in `cache_dir` and what was skipped is said
+    through `echo`."""
+    if data_dir is not None and not Path(data_dir).exists():
+        raise UserError(f"--data-dir {data_dir}: no such file or folder")
     if spec.source == "folder":
-        return load_image_folder(Path(str(data_dir or spec.path)), spec.image_size)
+        folder = Path(data_dir) if data_dir is not None else Path(str(spec.path))
+        if data_dir is None and not folder.is_absolute() and base_dir is not None:
+            folder = base_dir / folder
+        return load_image_folder(folder, spec, cache_dir, echo)
     looked = []
     if data_dir is not None:
         found = _from_data_dir(spec.source, Path(data_dir))

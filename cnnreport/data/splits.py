@@ -8,12 +8,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from pathlib import Path
-
-from cnnreport.data.sources import Dataset, load_dataset
+from cnnreport.data.dataset import Dataset
+from cnnreport.data.facts import FolderData
+from cnnreport.data.sources import load_dataset
 from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
 
@@ -31,7 +33,8 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     origin: str
-    original_sizes: list[tuple[int, int]] = field(default_factory=list)
+    # A folder source's facts, with per-split records ("train", "val", "test") of each image's file.
+    folder: FolderData | None = None
     # Set once, when the splits are made: every later stage reads them as plain values.
     input_shape: tuple[int, int, int] = field(init=False)
     num_classes: int = field(init=False)
@@ -57,9 +60,10 @@ class Splits:
 # ------------------------------------------------------------------------------------- splitting
 
 
-def load_splits(spec: DataSpec, data_dir: Path | None) -> Splits:
-    """The data set the study names, split, with its content fingerprint computed here once."""
-    splits = make_splits(load_dataset(spec, data_dir), spec)
+def load_splits(spec: DataSpec, data_dir: Path | None, **how: Any) -> Splits:
+    """The data set the study names (`how`: load_dataset's options), split, with its content
+    fingerprint computed here once."""
+    splits = make_splits(load_dataset(spec, data_dir, **how), spec)
     splits.fingerprint  # noqa: B018 - hashed now, while the arrays are at hand
     return splits
 
@@ -84,13 +88,23 @@ def make_splits(dataset: Dataset, spec: DataSpec) -> Splits:
                     dataset.x_train[train_idx], dataset.y_train[train_idx],
                     dataset.x_train[val_idx], dataset.y_train[val_idx],
                     dataset.x_test[test_idx], dataset.y_test[test_idx],
-                    origin=dataset.origin, original_sizes=dataset.original_sizes)
+                    origin=dataset.origin, folder=_folder_splits(dataset.folder, train_idx, val_idx, test_idx))
     for part, y in (("training", splits.y_train), ("validation", splits.y_val), ("test", splits.y_test)):
         if len(y) == 0:  # training on nothing "succeeds" and the report then has nothing to say
             raise UserError(f"{dataset.origin}: the {part} split holds no images ({len(dataset.y_train)} "
                             f"training and {len(dataset.y_test)} test images loaded); expected a data set "
                             "with images in every split")
     return splits
+
+
+def _folder_splits(folder: FolderData | None, train_idx: np.ndarray, val_idx: np.ndarray,
+                   test_idx: np.ndarray) -> FolderData | None:
+    """The folder's per-image records following the images into their splits."""
+    if folder is None:
+        return None
+    train, test = folder.parts["train"], folder.parts["test"]
+    return FolderData(folder.facts, folder.sizes,
+                      {"train": train.take(train_idx), "val": train.take(val_idx), "test": test.take(test_idx)})
 
 
 def pixel_permutation(height: int, width: int, seed: int) -> np.ndarray:
@@ -113,4 +127,4 @@ def permute_pixels(splits: Splits, seed: int) -> Splits:
     perm = pixel_permutation(h, w, seed)
     return Splits(splits.name, splits.class_names, shuffle_pixels(splits.x_train, perm), splits.y_train,
                   shuffle_pixels(splits.x_val, perm), splits.y_val, shuffle_pixels(splits.x_test, perm),
-                  splits.y_test, origin=splits.origin, original_sizes=splits.original_sizes)
+                  splits.y_test, origin=splits.origin, folder=splits.folder)

@@ -5,12 +5,11 @@ SageMaker SDK live in the `aws` extra and are imported lazily.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from pathlib import Path
 from typing import Any
 
+from cnnreport.deploy import sdk_images, tf_compat
 from cnnreport.errors import UserError
 
 ROLE_ENV = "SAGEMAKER_ROLE_ARN"
@@ -81,33 +80,32 @@ def _aws_errors() -> tuple[type, ...]:
 
 
 def tf_version(scope: str = "inference") -> str:
-    """The TensorFlow version of the image to use. Inference: the serving rule (tf_compat: the
-    oldest image at least as new as the exporting TensorFlow, else the newest). Training: the
-    newest training image not newer than the TensorFlow here, so runs train as they would here."""
+    """The TensorFlow version of the image a plan needs. Inference: the serving rule (tf_compat:
+    the oldest image at least as new as the exporting TensorFlow, else the newest). Training:
+    the newest training image not newer than the TensorFlow here, so runs train as they would
+    here. Chosen among the images known here and any newer the SDK lists, never narrowed by an
+    older SDK: image_uri refuses an SDK that lacks the choice."""
     try:
         import tensorflow as tf
 
         local = tf.__version__
     except ImportError:
         return FALLBACK_TF
-    from cnnreport.deploy import tf_compat
-
     if scope == "inference":
         return tf_compat.serving_version(local)[0]
-    import sagemaker.core.image_uris as iu  # noqa: F401  (the config ships with the SDK)
-
-    config = json.loads((Path(iu.__file__).parent / "image_uri_config" / "tensorflow.json").read_text())
-    versions = sorted({tf_compat.minor(v) for v in config[scope]["versions"]}, key=tf_compat._key)
-    fitting = [v for v in versions if tf_compat._key(v) <= tf_compat._key(local)]
+    versions = sdk_images.versions(scope)
+    fitting = [v for v in versions if sdk_images.version_key(v) <= sdk_images.version_key(local)]
     return fitting[-1] if fitting else versions[0]
 
 
 def image_uri(region: str, instance_type: str, scope: str = "inference", version: str | None = None) -> str:
+    """The image's URI from the SDK's table; one line (exit 2) when the SDK does not know it."""
     try:
         from sagemaker.core import image_uris
     except ImportError:
         raise UserError("AWS commands need the aws extra: pip install 'cnnreport[aws]'") from None
     version = version or tf_version(scope)
+    sdk_images.require(scope, version)
     try:
         return image_uris.retrieve("tensorflow", region, version=version, instance_type=instance_type,
                                    image_scope=scope, py_version="py312" if scope == "training" else None)

@@ -1,136 +1,108 @@
-"""What SageMaker's TensorFlow Serving container does behind its nginx front, in this process.
+"""What SageMaker's TensorFlow Serving container, tensorflow-inference 2.20, does with one
+invocation, in this process.
 
-Mirrors aws/deep-learning-containers, tensorflow/inference/docker/build_artifacts/sagemaker/:
+The 2.20 image is built from aws/deep-learning-containers' docker/tensorflow/inference/2.20/
+Dockerfile.cpu (config .github/config/image/tensorflow/2.20-inference-sagemaker-cpu.yml), which
+copies scripts/docker/tensorflow/inference/sagemaker/ to /sagemaker; the older
+tensorflow/inference/docker/build_artifacts/sagemaker/ built the images up to 2.19 and behaves
+otherwise. This module follows, in scripts/docker/tensorflow/inference/sagemaker/:
 
-- tfs_utils.parse_request: the handler's `context` — model_name, model_version and method from
-  the `X-Amzn-SageMaker-Custom-Attributes` header (`tfs-model-name=…,tfs-model-version=…,
-  tfs-method=…`), rest_uri built from them (http://localhost:8501/v1/models/<name>[/versions/
-  <v>]:<method>), grpc_port, channel (None: no gRPC channel by default), custom_attributes,
-  request_content_type (application/json when the client sent none), accept_header
-  (application/json when none) and content_length.
-- python_service.py: per request `input_handler(data, context)` → POST context.rest_uri with its
-  result → `output_handler(response, context)` → (body, content type), 200; any exception in
-  that sequence → 500 with {"error": str(exception)}.
-- TensorFlow Serving's REST predict: unknown model name or version → 404 {"error": "Servable not
-  found for request: …"}; a body it cannot run → 400 {"error": …}; else 200 {"predictions": …}.
-  `instances` of a string input carry {"b64": …}; `signature_name` picks the signature.
+- serve.py: a package with code/inference.py is served by nginx → gunicorn running
+  python_service.py, 1 worker (SAGEMAKER_GUNICORN_WORKERS), gevent, 1 thread, gunicorn timeout
+  30 s (SAGEMAKER_GUNICORN_TIMEOUT_SECONDS); nginx.conf.template: proxy_read_timeout 60 s and
+  client_max_body_size 0 (no body limit of its own); TensorFlow Serving's REST port 8501 and
+  gRPC port "9000" reach python_service as strings (TFS_REST_PORTS, TFS_GRPC_PORTS); the default
+  model name is the first SavedModel folder's (TFS_DEFAULT_MODEL_NAME).
+- tfs_utils.parse_request and make_tfs_uri: the handler's context (Context below, field for
+  field and type for type: grpc_port "9000", timeout 60, the int SAGEMAKER_TFS_WAIT_TIME_SECONDS,
+  content_length an int); the custom attributes header's tfs-model-name
+  (^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$), tfs-model-version (digits) and tfs-method
+  (predict|classify|regress) are checked, and a bad one is a ValueError that
+  python_service._handle_invocation_post answers 400 {"error": str(e)} before any handler runs.
+- python_service._make_handler: input_handler(data, context) → POST context.rest_uri; a non-200
+  answer of TensorFlow Serving raises falcon.HTTPError with TF Serving's status and its body as
+  description, before output_handler runs (falcon_errors.py: how falcon 3.1.0 writes it); else
+  output_handler(response, context) → (body, content type), 200. Any other exception in that
+  sequence: 500 {"error": str(exception)}.
 
-What this does not mirror: the container's optional `handler(data, context)` that replaces both
-handlers (ours defines none), multi-model routes, gRPC, and TensorFlow Serving's batching.
+Not mirrored: context.channel (a gRPC channel to localhost:9000 in the container; None here,
+where no gRPC server runs: our handlers use REST only), the handler(data, context) that may
+replace both handlers (ours defines none), multi-model routes, TF Serving's batching, and the
+default handlers of a package without inference.py.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import re
 import tarfile
 import tempfile
-import threading
 from collections import namedtuple
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from cnnreport.deploy import falcon_errors
 from cnnreport.deploy.artifact import load_handlers
+from cnnreport.deploy.tfs_rest import LocalTFS
 from cnnreport.errors import UserError
 
-TFS_REST_PORT = 8501  # the container's TensorFlow Serving REST port (SAGEMAKER_TFS_REST_PORT)
-TFS_GRPC_PORT = 9000  # and its gRPC port, passed to handlers as context.grpc_port
+TFS_REST_PORT = 8501  # TensorFlow Serving's REST port (serve.py's default, TFS_REST_PORTS)
+TFS_GRPC_PORT = "9000"  # its gRPC port: serve.py passes ports through the environment, as strings
+TFS_WAIT_TIME_S = 60  # SAGEMAKER_TFS_WAIT_TIME_SECONDS: context.timeout, the TF Serving call's limit
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 DEFAULT_CONTENT_TYPE = "application/json"
 DEFAULT_ACCEPT = "application/json"
-TFS_URI_RE = re.compile(r"^http://localhost:(\d+)/v1/models/([^/:]+)(?:/versions/([^/:]+))?:(\w+)$")
+MODEL_NAME_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,254}\Z")
+MODEL_VERSION_RE = re.compile(r"^\d+$")
+METHODS = ("predict", "classify", "regress")
 
 # The container's context, field for field (tfs_utils.Context).
-Context = namedtuple("Context", "model_name model_version method rest_uri grpc_port channel "
-                                "custom_attributes request_content_type accept_header content_length")
+Context = namedtuple("Context", "model_name model_version method rest_uri grpc_port channel custom_attributes "
+                                "request_content_type accept_header content_length timeout")
+
+Answer = tuple[int, bytes, str]  # (status, body, content type)
 
 
-@dataclass
-class TFSResponse:
-    """What output_handler receives: in the container a requests.Response from TensorFlow Serving."""
-
-    status_code: int
-    content: bytes
-    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        return json.loads(self.content)
+class InvalidCustomAttribute(ValueError):
+    """A tfs-* custom attribute the container refuses (400) before any handler runs."""
 
 
 def tfs_attributes(header: str | None) -> dict[str, str]:
-    """`tfs-…=…` pairs of the custom-attributes header, as tfs_utils reads them."""
+    """`tfs-…=…` pairs of the custom-attributes header, as tfs_utils reads them (other pairs
+    and empty values are ignored)."""
     if not header:
         return {}
     return dict(pair.split("=", 1) for pair in re.findall(r"(tfs-[a-z\-]+=[^,]+)", header))
 
 
-def make_context(model_name: str, headers: Any, content_length: int) -> Context:
-    custom = headers.get(CUSTOM_ATTRIBUTES_HEADER)
-    attrs = tfs_attributes(custom)
-    name = attrs.get("tfs-model-name", model_name)
+def rest_uri(default_model: str, attrs: dict[str, str]) -> str:
+    """TensorFlow Serving's URI for this request, after make_tfs_uri's checks, in its order."""
+    name = attrs.get("tfs-model-name")
     version = attrs.get("tfs-model-version")
     method = attrs.get("tfs-method", "predict")
-    uri = f"http://localhost:{TFS_REST_PORT}/v1/models/{name}" + (f"/versions/{version}" if version else "")
-    return Context(attrs.get("tfs-model-name"), version, attrs.get("tfs-method"), f"{uri}:{method}",
-                   TFS_GRPC_PORT, None, custom, headers.get("Content-Type") or DEFAULT_CONTENT_TYPE,
-                   headers.get("Accept") or DEFAULT_ACCEPT, content_length)
+    if name is not None and not MODEL_NAME_RE.match(name):
+        raise InvalidCustomAttribute("invalid tfs-model-name")
+    if version is not None and not MODEL_VERSION_RE.match(version):
+        raise InvalidCustomAttribute("invalid tfs-model-version: must be a positive integer")
+    if method not in METHODS:
+        raise InvalidCustomAttribute("invalid tfs-method: must be one of predict|classify|regress")
+    uri = f"http://localhost:{TFS_REST_PORT}/v1/models/{name or default_model}"
+    return uri + (f"/versions/{version}" if version else "") + f":{method}"
 
 
-class LocalTFS:
-    """TensorFlow Serving's REST predict API over one SavedModel, version 1, in this process."""
-
-    def __init__(self, saved_dir: Path, model_name: str):
-        import tensorflow as tf
-
-        self._tf = tf
-        self.model_name = model_name
-        self.signatures = dict(tf.saved_model.load(str(saved_dir)).signatures)
-        # One batch at a time, as one TensorFlow Serving model worker would: this also bounds
-        # how many images are decoded at once to one request's.
-        self.lock = threading.Lock()
-
-    def post(self, uri: str, data: Any) -> TFSResponse:
-        m = TFS_URI_RE.match(uri)
-        if not m:
-            return _tfs_error(404, f"Malformed request: POST {uri[:120]}")
-        _, name, version, method = m.groups()
-        if name != self.model_name or (version is not None and version != "1"):
-            which = f"Specific({name}, {version})" if version else f"Latest({name})"
-            return _tfs_error(404, f"Servable not found for request: {which}")
-        if method != "predict":
-            return _tfs_error(400, f"Expected {method} signature method_name to be tensorflow/serving/{method}. "
-                                   "Was: tensorflow/serving/predict")
-        try:
-            doc = json.loads(data)
-            signature = doc.get("signature_name", "serving_default")
-            if signature not in self.signatures:
-                return _tfs_error(400, f'Serving signature name: "{signature}" not found in signature def')
-            fn = self.signatures[signature]
-            (input_name, spec), = fn.structured_input_signature[1].items()
-            instances = doc.get("instances", doc.get("inputs"))
-            if spec.dtype == self._tf.string:
-                value = self._tf.constant([base64.b64decode(i["b64"]) for i in instances])
-            else:
-                value = self._tf.constant(np.asarray(instances, dtype=spec.dtype.as_numpy_dtype))
-            with self.lock:
-                out = fn(**{input_name: value})
-            predictions = next(iter(out.values())).numpy().tolist()
-        except Exception as exc:  # TensorFlow Serving answers what it cannot run with 400 and why
-            return _tfs_error(400, " ".join(str(exc).split())[:300] or type(exc).__name__)
-        return TFSResponse(200, json.dumps({"predictions": predictions}).encode())
+def make_context(default_model: str, headers: Any, content_length: int) -> Context:
+    """The handlers' context for a request; InvalidCustomAttribute for a bad tfs-* attribute."""
+    custom = headers.get(CUSTOM_ATTRIBUTES_HEADER)
+    attrs = tfs_attributes(custom)
+    return Context(attrs.get("tfs-model-name"), attrs.get("tfs-model-version"), attrs.get("tfs-method"),
+                   rest_uri(default_model, attrs), TFS_GRPC_PORT, None, custom,
+                   headers.get("Content-Type") or DEFAULT_CONTENT_TYPE,
+                   headers.get("Accept") or DEFAULT_ACCEPT, content_length, TFS_WAIT_TIME_S)
 
 
-def _tfs_error(status: int, message: str) -> TFSResponse:
-    return TFSResponse(status, json.dumps({"error": message}).encode())
+def _json_error(status: int, message: str) -> Answer:
+    return status, json.dumps({"error": message}).encode(), "application/json"
 
 
 class Container:
@@ -151,16 +123,42 @@ class Container:
         self.handlers = load_handlers(self.info)
         self.tfs = LocalTFS(saved, self.info["tfs_model_name"])
 
-    def invoke(self, body: bytes, headers: Any) -> tuple[int, bytes, str]:
-        """python_service's invocation: (status, body, content type); 500 {"error"} on any
-        handler exception, as the container answers."""
-        context = make_context(self.info["tfs_model_name"], headers, len(body))
+    def invoke(self, body: bytes, headers: Any) -> Answer:
+        """python_service's invocation: (status, body, content type)."""
+        try:
+            context = make_context(self.info["tfs_model_name"], headers, len(body))
+        except InvalidCustomAttribute as exc:
+            return _json_error(400, str(exc))
         try:
             request = self.handlers.input_handler(io.BytesIO(body), context)
-            result, ctype = self.handlers.output_handler(self.tfs.post(context.rest_uri, request), context)
+            response = self.tfs.post(context.rest_uri, request)
+            if response.status_code != 200:  # falcon.HTTPError: output_handler never sees it
+                return falcon_errors.error_answer(response.status_code, response.content.decode("utf-8", "replace"),
+                                                  headers.get("Accept"))
+            result, ctype = self.handlers.output_handler(response, context)
         except Exception as exc:  # noqa: BLE001 - the container's own rule: any exception is a 500
-            return 500, json.dumps({"error": str(exc)}).encode(), "application/json"
+            return _json_error(500, str(exc))
         return 200, (result.encode() if isinstance(result, str) else result), ctype
+
+    def early_answer(self, body: bytes, headers: Any) -> Answer | None:
+        """The answer invoke() would give, when it is known without TensorFlow Serving: a bad
+        custom attribute, or an image file whose header declares more pixels than the handler
+        decodes. The HTTP front asks this first, so such requests never wait for a worker; what
+        the client reads is the same."""
+        try:
+            context = make_context(self.info["tfs_model_name"], headers, len(body))
+        except InvalidCustomAttribute as exc:
+            return _json_error(400, str(exc))
+        media = context.request_content_type.split(";", 1)[0].strip().lower()
+        if media not in self.handlers.IMAGE_TYPES:
+            return None
+        found = self.handlers.image_size(body)
+        if found and found[1] * found[2] > self.handlers.MAX_PIXELS:
+            try:
+                self.handlers.check_image(body)
+            except self.handlers.InvalidInput as exc:
+                return _json_error(500, str(exc))
+        return None
 
     def close(self) -> None:
         self._tmp.cleanup()

@@ -34,7 +34,9 @@ from cnnreport.deploy.aws_session import (
     resolve_region,
     resolve_role,
     session,
+    tf_version,
 )
+from cnnreport.deploy.sdk_images import require as require_sdk_image
 from cnnreport.errors import UserError
 from cnnreport.files import write_json
 
@@ -97,6 +99,7 @@ def plan_deploy(study: Any, ws: Any, model: str | None = None, seed: int | None 
     if endpoint_name is not None and not NAME_RE.match(endpoint_name):
         raise UserError(f"--endpoint-name {endpoint_name!r}: 1–63 letters, digits and hyphens, "
                         "starting and ending with a letter or digit")
+    require_sdk_image("inference", tf_version("inference"))  # before the export, which takes a while
     record, tarball = package_for(study, ws, model, seed, echo)
     info = read_model_info(tarball) or {}
     serving = info.get("serving_image", {})

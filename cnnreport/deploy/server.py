@@ -3,55 +3,69 @@ do before and after the container (container.py) handles a request.
 
 Routes:
   GET  /ping                               200 while serving
-  POST /invocations                        the container's own answer: 200, or 500 {"error"}
-                                           when a handler raised
-  POST /endpoints/<name>/invocations       the runtime API boto3's invoke_endpoint calls: 200,
-                                           or, when the container answered non-2xx, the
-                                           runtime's ModelError (424, OriginalStatusCode,
-                                           OriginalMessage), so boto3 raises the same
-                                           exception class here as on AWS
+  POST /invocations                        the container's own answer (container.py)
+  POST /endpoints/<name>/invocations       the runtime API boto3's invoke_endpoint calls
+                                           (runtime.py): the runtime's limits, then the
+                                           container's answer, a non-2xx one as the runtime's
+                                           ModelError, so boto3 raises the same exception
+                                           class with the same OriginalStatusCode as on AWS
 
-Before any handler runs, this layer answers as a front would (4xx/503, one JSON line): a
-malformed request line or headers (400), chunked or missing Content-Length (411), a body over
-the payload limit (413), an image whose header declares more than 4 megapixels (413), a client
-that stops sending (408, after a timeout), too many connections or requests waiting (503 with
-Retry-After). It keeps a real accept queue (backlog 128), bounds the connections it holds, the
-bytes of bodies it buffers and the requests handled at once, so a burst queues or gets 503s
-instead of connection resets, and memory stays bounded.
+By default requests are handled one at a time, as the container's single gunicorn worker handles
+them, and the runtime's 60 s limit holds: a request that has no answer by then gets the
+runtime's timeout answer (ModelError, OriginalStatusCode 0), or 504 on /invocations. `workers`
+above 1 departs from the container.
+
+The front also protects this process, answering before any handler (4xx/503, one JSON line): a
+malformed request line or headers (400), chunked or missing Content-Length (411), on
+/invocations a body over the runtime's 6 MB (413: the container alone has no limit, but on AWS
+nothing larger reaches it), a client that stops sending (408, after a timeout), too many
+connections or request bodies held at once (503 with Retry-After). It keeps a real accept queue
+(backlog 128) and bounds the connections it holds and the bytes of bodies it buffers, so a
+burst queues or gets 503s instead of connection resets, and memory stays bounded. A request
+whose answer the container gives without TensorFlow Serving (a bad custom attribute, an image
+declaring more pixels than the handler decodes) is answered at once with that same answer,
+without waiting for a worker.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
+from cnnreport.deploy import runtime
 from cnnreport.deploy.artifact import package_for
 from cnnreport.deploy.container import Container
 from cnnreport.errors import UserError
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # the runtime's InvokeEndpoint payload limit (6 MB)
+MAX_BODY_BYTES = runtime.MAX_BODY_BYTES  # nothing larger reaches a container on AWS
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024  # a refused body is read and dropped up to this much
 BACKLOG = 128  # listen backlog: a burst of connections waits here instead of being reset
 MAX_CONNECTIONS = 256  # connections held at once (one thread each); more get 503 at accept
 MAX_BUFFERED_BYTES = 128 * 1024 * 1024  # request bodies held in memory at once; beyond: 503
 CONNECTION_TIMEOUT_S = 30.0  # idle keep-alive, a stalled request line or body: then closed
-QUEUE_WAIT_S = 10.0  # how long a request waits for a free handler before 503
+CONTAINER_WORKERS = 1  # the container's gunicorn workers (serve.py: SAGEMAKER_GUNICORN_WORKERS)
 RETRY_AFTER_S = 1
 # The runtime's route, with its EndpointName pattern (botocore's sagemaker-runtime model).
 RUNTIME_ROUTE = re.compile(r"^/endpoints/([a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/invocations$")
+NOT_FOUND = b'{"error": "Not Found"}'  # nginx.conf.template's answer for any other path
 
 Echo = Callable[[str], None]
 
 
-def default_workers() -> int:
-    """Requests handled at once: a few, as the container's gunicorn workers are few."""
-    return max(1, min(4, os.cpu_count() or 1))
+def workers_note(workers: int) -> str:
+    """What `serve` says about its worker count."""
+    if workers == CONTAINER_WORKERS:
+        return "1 worker, as the container runs"
+    return (f"{workers} workers: departs from the container, which runs {CONTAINER_WORKERS} gunicorn worker; "
+            "latency and burst figures do not carry over to AWS")
 
 
 def _json_line(message: str) -> bytes:
@@ -64,17 +78,31 @@ class EndpointServer(ThreadingHTTPServer):
     request_queue_size = BACKLOG
 
     def __init__(self, address: tuple[str, int], container: Container, max_body: int = MAX_BODY_BYTES,
-                 echo: Echo | None = None, workers: int | None = None,
+                 echo: Echo | None = None, workers: int = CONTAINER_WORKERS,
                  max_connections: int = MAX_CONNECTIONS, timeout_s: float = CONNECTION_TIMEOUT_S,
-                 queue_wait_s: float = QUEUE_WAIT_S, max_buffered: int = MAX_BUFFERED_BYTES):
+                 queue_wait_s: float | None = None, max_buffered: int = MAX_BUFFERED_BYTES,
+                 invocation_timeout_s: float = runtime.INVOCATION_TIMEOUT_S):
+        """`queue_wait_s`: how long a request may wait for a free worker before a 503 (None: up
+        to the invocation time limit, as on AWS, where the runtime's limit is the only one)."""
+        if workers < 1:
+            raise UserError(f"--workers {workers}: expected at least 1")
         self.container, self.max_body, self.echo = container, max_body, echo
         self.timeout_s, self.queue_wait_s = timeout_s, queue_wait_s
+        self.invocation_timeout_s = invocation_timeout_s
         self.max_connections, self.max_buffered = max_connections, max_buffered
-        self.workers = threading.BoundedSemaphore(workers or default_workers())
+        self.worker_count = workers
+        self.workers = threading.BoundedSemaphore(workers)
+        # The handlers run here, so a request past its time limit can be answered while its
+        # handler goes on (as the container's does); the semaphore admits at most `workers`.
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="cnnreport-handler")
         self._lock = threading.Lock()
         self.connections = 0
         self.buffered = 0
         super().__init__(address, _Handler)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     # -------------------------------------------------------------- connections and buffers
 
@@ -182,36 +210,51 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _front_error(self, status: int, message: str) -> None:
-        """An answer of the HTTP layer itself; botocore reads the error code from x-amzn-ErrorType."""
-        kind = "ServiceUnavailable" if status == 503 else "ValidationError"
+        """A protection of this process (a request boto3 never sends, or overload). botocore reads
+        the error code from x-amzn-ErrorType: ServiceUnavailable is the runtime's own overload
+        error; the others are named as ours, so no client mistakes them for the runtime's
+        ValidationError."""
+        kind = "ServiceUnavailable" if status == 503 else "LocalEndpointRefusal"
         headers = {"x-amzn-ErrorType": kind}
         if status == 503:
             headers["Retry-After"] = str(RETRY_AFTER_S)
         self._send(status, _json_line(message), headers=headers)
 
+    def _runtime_answer(self, status: int, body: bytes, ctype: str = "application/json",
+                        headers: dict[str, str] | None = None, rid: str | None = None) -> None:
+        """An answer on the runtime's route, with its request id (botocore reads x-amzn-RequestId)."""
+        self._send(status, body, ctype, {**(headers or {}), "x-amzn-RequestId": rid or runtime.request_id()})
+
+    def _validation_error(self, message: str, rid: str | None = None) -> None:
+        """The runtime's own refusal: ValidationError, HTTP 400 (the status its service model gives)."""
+        self._runtime_answer(400, _json_line(message), headers={"x-amzn-ErrorType": "ValidationError"}, rid=rid)
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         if self.path.split("?", 1)[0] == "/ping":
             self._send(200, b"")
         else:
-            self._front_error(404, f"no such path {self.path[:80]!r}; GET /ping, POST /invocations")
+            self._send(404, NOT_FOUND)
 
     def do_POST(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
         route = RUNTIME_ROUTE.match(path)
         if path != "/invocations" and not route:
-            raw = self.headers.get("Content-Length", "")
-            self._drain(int(raw) if raw.strip().isdigit() else DRAIN_LIMIT_BYTES + 1)
-            return self._front_error(404, f"no such path {path[:80]!r}; POST /invocations or "
-                                          "/endpoints/<name>/invocations")
-        body = self._read_body()
+            self._drain_declared()
+            return self._send(404, NOT_FOUND)
+        if route:
+            problem = runtime.header_problem(self.headers)
+            if problem:
+                self._drain_declared()
+                return self._validation_error(problem)
+        body = self._read_body(on_runtime=route is not None)
         if body is None:
             return
         try:
-            self._invoke(body, route is not None, route.group(1) if route else "")
+            self._invoke(body, route.group(1) if route else None)
         finally:
             self.server.unreserve(len(body))
 
-    def _read_body(self) -> bytes | None:
+    def _read_body(self, on_runtime: bool) -> bytes | None:
         """The request body, or None after answering why not."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             self.close_connection = True
@@ -224,6 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self._front_error(400, f"Content-Length {raw[:20]!r} is not a whole number")
         length = int(raw)
+        if on_runtime and length > min(self.server.max_body, runtime.MAX_BODY_BYTES):
+            self._drain(length)
+            rid = runtime.request_id()
+            return self._validation_error(runtime.oversize_body(rid), rid)
         if length > self.server.max_body:
             self._drain(length)
             return self._front_error(413, f"body of {length:,} bytes is over the "
@@ -249,35 +296,51 @@ class _Handler(BaseHTTPRequestHandler):
                                           f"(or stalled for {self.server.timeout_s:g} s)")
         return body
 
-    def _invoke(self, body: bytes, runtime: bool, endpoint: str) -> None:
-        refusal = self._image_refusal(body)
-        if refusal:
-            return self._front_error(413, refusal)
-        if not self.server.workers.acquire(timeout=self.server.queue_wait_s):
+    def _invoke(self, body: bytes, endpoint: str | None) -> None:
+        """The container's answer, on the runtime's route as the runtime passes it on."""
+        answer = self.server.container.early_answer(body, self.headers) or self._run_container(body)
+        if answer == "busy":
             return self._front_error(503, f"all handlers busy for {self.server.queue_wait_s:g} s; "
                                           f"retry after {RETRY_AFTER_S} s")
-        try:
-            status, result, ctype = self.server.container.invoke(body, self.headers)
-        finally:
-            self.server.workers.release()
-        if not runtime:
+        if answer is None:  # no answer within the time limit
+            limit = f"{self.server.invocation_timeout_s:g}"
+            if endpoint is None:  # nginx's proxy_read_timeout would answer 504 here
+                return self._send(504, _json_line(f"the container gave no answer within {limit} s"))
+            return self._runtime_answer(424, json.dumps(runtime.timed_out(endpoint)).encode(),
+                                        headers={"x-amzn-ErrorType": "ModelError"})
+        status, result, ctype = answer
+        if endpoint is None:
             return self._send(status, result, ctype)
         if 200 <= status < 300:
-            return self._send(status, result, ctype, {"x-Amzn-Invoked-Production-Variant": "AllTraffic"})
-        self._send(424, json.dumps(model_error(status, result, endpoint)).encode(),
-                   headers={"x-amzn-ErrorType": "ModelError"})
+            return self._runtime_answer(status, result, ctype, {"x-Amzn-Invoked-Production-Variant": "AllTraffic"})
+        self._runtime_answer(424, json.dumps(runtime.model_error(status, result, endpoint)).encode(),
+                             headers={"x-amzn-ErrorType": "ModelError"})
 
-    def _image_refusal(self, body: bytes) -> str | None:
-        """An image file's declared size, checked before anything decodes it."""
-        media = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-        if not media.startswith("image/"):
+    def _run_container(self, body: bytes) -> Any:
+        """container.invoke on a worker within the time limit: its answer, None when the limit
+        passed first (the handler goes on, holding its worker, as the container's would), or
+        "busy" when queue_wait_s passed without a free worker."""
+        server = self.server
+        start = time.monotonic()
+        limit = server.invocation_timeout_s
+        busy_first = server.queue_wait_s is not None and server.queue_wait_s < limit
+        if not server.workers.acquire(timeout=server.queue_wait_s if busy_first else limit):
+            return "busy" if busy_first else None
+        try:
+            future = server.pool.submit(server.container.invoke, body, self.headers)
+        except RuntimeError:  # the server is shutting down
+            server.workers.release()
+            raise
+        future.add_done_callback(lambda _: server.workers.release())
+        try:
+            return future.result(timeout=max(0.0, limit - (time.monotonic() - start)))
+        except FutureTimeout:
             return None
-        handlers = self.server.container.handlers
-        found = handlers.image_size(body)
-        if found and found[1] * found[2] > handlers.MAX_PIXELS:
-            return (f"image of {found[1]}×{found[2]} pixels is over the "
-                    f"{handlers.MAX_PIXELS:,}-pixel limit")
-        return None
+
+    def _drain_declared(self) -> None:
+        """Drop the body a refused request declares (or close when it declares none)."""
+        raw = self.headers.get("Content-Length", "")
+        self._drain(int(raw) if raw.strip().isdigit() else DRAIN_LIMIT_BYTES + 1)
 
     def _drain(self, length: int) -> None:
         """Read and drop a refused body, so the client sees our answer instead of a reset."""
@@ -293,17 +356,6 @@ class _Handler(BaseHTTPRequestHandler):
                 left -= len(chunk)
         except (TimeoutError, OSError):
             self.close_connection = True
-
-
-def model_error(status: int, body: bytes, endpoint: str) -> dict[str, Any]:
-    """The runtime's ModelError for a container's non-2xx answer, worded as AWS words it."""
-    original = body.decode("utf-8", "replace")
-    kind = "server" if status >= 500 else "client"
-    return {"ErrorCode": f"{kind.upper()}_ERROR_FROM_MODEL",
-            "Message": f"Received {kind} error ({status}) from primary with message \"{original}\". "
-                       "See the local endpoint's console output for more information.",
-            "OriginalStatusCode": status, "OriginalMessage": original,
-            "LogStreamArn": f"local:/aws/sagemaker/Endpoints/{endpoint}"}
 
 
 def start_server(tarball: Path, host: str = "127.0.0.1", port: int = 8080,
@@ -338,14 +390,15 @@ class running:
 
 def serve(study: Any, ws: Any, model: str | None = None, seed: int | None = None,
           host: str = "127.0.0.1", port: int = 8080, max_body: int = MAX_BODY_BYTES,
-          echo: Echo = print) -> None:
+          echo: Echo = print, workers: int = CONTAINER_WORKERS) -> None:
     """`cnnreport serve`: the local endpoint in the foreground until Ctrl-C."""
     record, tarball = package_for(study, ws, model, seed, echo)
-    server = start_server(tarball, host, port, max_body, echo)
+    server = start_server(tarball, host, port, max_body, echo, workers=workers)
     h, p = server.server_address[:2]
     echo(f"serving {record['model']['name']} (run {record['run_id']}) from {tarball}")
     echo(f"  GET http://{h}:{p}/ping · POST http://{h}:{p}/invocations · "
          f"POST http://{h}:{p}/endpoints/<name>/invocations · body limit {max_body:,} bytes")
+    echo(f"  {workers_note(workers)}; {server.invocation_timeout_s:g} s to answer each request")
     try:
         server.serve_forever()
     finally:

@@ -45,8 +45,10 @@ from cnnreport.deploy.aws_session import (
     resolve_region,
     resolve_role,
     session,
+    tf_version,
 )
 from cnnreport.deploy.requirements import training_requirements
+from cnnreport.deploy.sdk_images import require as require_sdk_image
 from cnnreport.errors import UserError
 from cnnreport.formatting import fmt_duration
 from cnnreport.train import levers, store
@@ -115,6 +117,7 @@ def plan_training(study: Any, ws: Any, region: str | None, instance_type: str | 
                   estimate: bool = False) -> TrainingPlan:
     """The jobs that would train the study's unfinished runs; with `estimate`, their training
     time timed on this machine (a few seconds)."""
+    require_sdk_image("training", tf_version("training"))  # before loading the data
     instance_type = instance_type or DEFAULT_TRAIN_INSTANCE
     splits = ws.splits(study)
     plan = full_plan(study, splits.fingerprint)

@@ -64,6 +64,7 @@ def build_report(inputs: Inputs, report_dir: Path) -> ReportContent:
     fig_dir = report_dir / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     input_shape = list(inputs.dataset.image_shape)
+    style.warn_undrawable([m.name for m in res.models], "model name")
 
     figures = data_figure_list(splits, inputs.dataset, fig_dir)
     figures += training_figure_list(res.models, inputs.records, inputs.dataset.num_classes, fig_dir)
@@ -120,12 +121,22 @@ def rationale_rows(study: Study) -> list[RationaleRow]:
 
 
 def data_figure_list(splits: Splits, dataset: DatasetSummary, fig_dir: Path) -> evidence.Figures:
-    return [
+    style.warn_undrawable(splits.class_names, "class name")
+    # A folder's sizes on disk: every image loaded (report.json keeps the first 5,000).
+    sizes = splits.folder.sizes if splits.folder is not None else dataset.original_sizes
+    figures = [
         data_figures.sample_grid(splits.x_train, splits.y_train, splits.class_names, fig_dir),
         data_figures.class_distribution(dataset.class_counts.model_dump(), splits.class_names, fig_dir),
-        data_figures.image_dimensions(dataset.image_shape, dataset.original_sizes, splits.x_train, fig_dir),
+        data_figures.image_dimensions(dataset.image_shape, sizes, splits.x_train, fig_dir,
+                                      dataset.resize.model_dump(mode="json") if dataset.resize else None),
         data_figures.preprocessing(splits.x_train[0], splits.x_train, fig_dir),
     ]
+    pairs = [p.model_dump(mode="json") for p in dataset.duplicates.pairs[:8]] if dataset.duplicates else []
+    if pairs and dataset.duplicates is not None:
+        by_split = {"train": splits.x_train, "val": splits.x_val, "test": splits.x_test}
+        images = [by_split[p[f"{side}_split"]][p[f"{side}_index"]] for p in pairs for side in ("a", "b")]
+        figures.append(data_figures.duplicate_pairs(pairs, images, dataset.duplicates.near_bits, fig_dir))
+    return figures
 
 
 def training_figure_list(models: list[ModelSummary], records: list[Record], num_classes: int,

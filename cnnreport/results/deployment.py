@@ -61,10 +61,13 @@ class TranscriptRow(Part):
 
 
 class BadRequest(Part):
-    """A request a correct endpoint refuses (or, without Content-Type, answers), as boto3 saw it."""
+    """A request a correct endpoint refuses, as boto3 saw it; one is sent and recorded without an
+    expectation (no Content-Type: what the runtime then hands the container is documented nowhere)."""
 
     request: str
-    expected: str  # "ModelError" or "200"
+    # The answer asserted, as the endpoint test words it ("ModelError, OriginalStatusCode 500",
+    # "ValidationError"), or "not asserted" (then `as_expected` is true).
+    expected: str
     outcome: str  # the exception class boto3 raised, or "200"
     status: int | None
     message: str

@@ -58,7 +58,9 @@ def parse_report(text: str) -> ReportJson:
     if not isinstance(data, dict):
         raise MalformedReport(["(top level): expected an object"])
     try:
-        return ReportJson.model_validate(data)
+        # Validated from the text, not from `data`: strict JSON mode takes an array where a model
+        # holds a tuple (an image size), as the schema does; strict Python mode would not.
+        return ReportJson.model_validate_json(text)
     except ValidationError as exc:
         raise MalformedReport(problems(exc)) from None
 

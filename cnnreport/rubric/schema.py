@@ -122,7 +122,8 @@ def _name_location(raw: Any, loc: tuple[Any, ...]) -> str:
             label = f"[{key}]"
             cur = cur[key] if key < len(cur) else None
             if isinstance(cur, dict) and isinstance(cur.get("id"), str):
-                label += f" ({cur['id']})"
+                ident = cur["id"]
+                label += f" ({ident if ident.isprintable() else repr(ident)})"  # one line, whatever the id
             parts[-1] = parts[-1] + label if parts else label
         else:
             parts.append(str(key))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 PROFILES = ("quick", "full")
 DEFAULT_STUDY = "cifar10"
@@ -39,6 +39,7 @@ Activation = Literal[
 ]
 Optimizer = Literal["adam", "adamw", "sgd", "rmsprop"]  # train/engine.py's make_optimizer
 Padding = Literal["same", "valid"]  # what keras.layers.Conv2D accepts
+ResizePolicy = Literal["resize", "pad", "crop"]
 
 # A model's name is drawn in figures and printed in tables: bounded, printable, and free of the
 # characters matplotlib reads as mathtext ($ and backslash) or that markup or a shell would
@@ -61,19 +62,54 @@ class Strict(BaseModel):
 
 class DataSpec(Strict):
     source: DataSource
-    path: str | None = None  # folder source: one sub-folder per class
-    image_size: tuple[Pixels, Pixels] | None = Field(None, strict=False)  # folder source: resize to (height, width)
+    path: str | None = None  # folder source: the data folder (relative: from the study file's folder)
+    image_size: tuple[Pixels, Pixels] | None = Field(None, strict=False)  # folder source: (height, width); 64×64 if omitted
     val_fraction: float = Field(0.1, gt=0, lt=0.5)  # carved out of the training set
     split_seed: int = Field(1234, ge=0)  # fixed, so every run sees the same validation images
     train_subset: int | None = Field(None, ge=10)  # training images kept after the split
     val_subset: int | None = Field(None, ge=10)
     test_subset: int | None = Field(None, ge=10)
+    # The folder source only (data/folder.py); set with another source they are an error.
+    # How every image reaches image_size: pad (letterbox: whole image, aspect kept, black bars;
+    # the default, as nothing is distorted or cut), crop (centre, aspect kept) or resize (stretch).
+    resize: ResizePolicy = "pad"
+    channels: Literal["auto", 1, 3] = "auto"  # auto: what most images are (grey or colour)
+    background: Literal["white", "black"] = "white"  # what transparent pixels are composited on
+    on_bad_file: Literal["skip", "error"] = "skip"  # an unreadable image: skip and list it, or stop
+    csv: str | None = None  # labels from a CSV of file names and labels (relative to the data folder)
+    csv_columns: tuple[str, str] | None = Field(None, strict=False)  # (file column, label column)
+    test_fraction: float = Field(0.2, gt=0, lt=0.9)  # held out of each class when the folder has no test/
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channels_not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # True == 1 would pass the literal
+            raise ValueError("expected \"auto\", 1 or 3")
+        return value
 
     @model_validator(mode="after")
     def _folder_needs_path(self) -> "DataSpec":
         if self.source == "folder" and not self.path:
             raise ValueError("source = 'folder' needs data.path (one sub-folder per class)")
+        if self.source != "folder":
+            stray = sorted(set(FOLDER_KEYS) & self.model_fields_set)
+            if stray:
+                raise ValueError(f"data.{stray[0]} applies to source = 'folder' only (source is {self.source!r})")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> dict[str, Any]:
+        """The folder-only keys are left out of another source's dump: the dump is part of every
+        run id (train/plan.py), and the built-in data sets' runs keep their ids."""
+        out = handler(self)
+        if self.source != "folder":
+            for key in FOLDER_KEYS:
+                out.pop(key, None)
+        return out
+
+
+# The keys added for image folders (not `path` and `image_size`, which every dump has held).
+FOLDER_KEYS = ("resize", "channels", "background", "on_bad_file", "csv", "csv_columns", "test_fraction")
 
 
 class TrainingSpec(Strict):

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cnnreport.backend import import_keras
+from cnnreport.backend import GPU_INSTALL, gpu_visible, import_keras
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
@@ -81,8 +81,6 @@ def unused_gpu_warning() -> str | None:
     """A warning when the machine has a GPU the active backend cannot use: training would run
     on the CPU, hours where minutes were possible. None when there is no GPU or it is used."""
     keras = import_keras()
-
-    from cnnreport.backend import GPU_INSTALL, gpu_visible
 
     if not gpu_visible() or accelerator() == "gpu":
         return None

@@ -1,8 +1,10 @@
-"""Figures of the data set: sample grid, class distribution, image dimensions, preprocessing."""
+"""Figures of the data set: sample grid, class distribution, image dimensions (for a folder: the
+sizes and aspect ratios on disk), preprocessing, and a folder's duplicate pairs."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -12,6 +14,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cnnreport import memo  # noqa: E402
+from cnnreport.report.wording.paragraphs import RESIZE_WORDS  # noqa: E402
 from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show
 
 # ------------------------------------------------------------------------------------------ data
@@ -59,26 +62,15 @@ def class_distribution(counts: dict[str, list[int]], class_names: list[str], out
 
 
 @memo.figure
-def image_dimensions(shape: list[int], original_sizes: list[list[int]], x_train: np.ndarray,
-                     out_dir: Path) -> dict[str, str]:
+def image_dimensions(shape: list[int], original_sizes: list[list[int]] | np.ndarray, x_train: np.ndarray,
+                     out_dir: Path, resize: dict[str, Any] | None = None) -> dict[str, str]:
     """Image size, honestly: for a fixed-size set, the mean and spread of every pixel position on
     the common grid (a histogram of one value would be a single bar); for a folder of photos, the
-    heights and widths found on disk."""
+    heights, widths and aspect ratios found on disk, and how they were brought to one size."""
     h, w, c = shape
     with plt.rc_context(STYLE):
-        if original_sizes:
-            fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 2.2))
-            for ax, k, label in ((axes[0], 0, "height (px)"), (axes[1], 1, "width (px)")):
-                values = [s[k] for s in original_sizes]
-                lo, hi = min(values), max(values)
-                bins = np.arange(lo - 0.5, hi + 1.5) if hi - lo < 40 else 30
-                ax.hist(values, bins=bins, color=PALETTE[0])
-                ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=6))
-                ax.set_xlabel(label)
-                ax.set_ylabel("images")
-            note = f"as found on disk; resized to {h}×{w} for training"
-            return _save(fig, out_dir, "image_dimensions", f"Image heights and widths ({note}).",
-                         f"Two histograms of image height and width; {note}.")
+        if len(original_sizes):
+            return _sizes_on_disk(np.asarray(original_sizes), (h, w), resize, out_dir)
         sample = x_train[:5000].astype(np.float64)
         mean, std = sample.mean(axis=0), sample.std(axis=0)
         fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH * 0.72, 2.5))
@@ -132,3 +124,59 @@ def preprocessing(image: np.ndarray, x_train: np.ndarray, out_dir: Path) -> dict
                      "Preprocessing: a training image before and after the model's Rescaling(1/255) "
                      "layer, and the distribution of scaled pixel values (log scale, 2,000 images).",
                      "A sample image raw and rescaled, and a histogram of scaled pixel intensities.")
+
+
+def _sizes_on_disk(sizes: np.ndarray, target: tuple[int, int], resize: dict[str, Any] | None,
+                   out_dir: Path) -> dict[str, str]:
+    """Three histograms: heights, widths and aspect ratios (width / height) as found on disk."""
+    h, w = target
+    aspect = sizes[:, 1] / np.maximum(sizes[:, 0], 1)
+    fig, axes = plt.subplots(1, 3, figsize=(FULL_WIDTH, 2.2))
+    for ax, values, label in ((axes[0], sizes[:, 0], "height (px)"), (axes[1], sizes[:, 1], "width (px)")):
+        lo, hi = int(values.min()), int(values.max())
+        ax.hist(values, bins=np.arange(lo - 0.5, hi + 1.5) if hi - lo < 40 else 30, color=PALETTE[0])
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, nbins=5, min_n_ticks=1))
+        ax.set_xlabel(label)
+        ax.set_ylabel("images")
+    axes[2].hist(aspect, bins=30 if np.ptp(aspect) > 0 else 1, color=PALETTE[3])
+    axes[2].axvline(w / h, color=PALETTE[1], linestyle="--", linewidth=1, label=f"target {w / h:.2f}")
+    axes[2].set_xlabel("aspect ratio (width / height)")
+    axes[2].legend(frameon=False, loc="upper left", bbox_to_anchor=(0, 1.18))
+    fig.tight_layout(w_pad=1.5)
+    how = ""
+    if resize:
+        how = (f" Every image is brought to {h}×{w} pixels, {RESIZE_WORDS[resize['policy']]} "
+               f"(data.resize = \"{resize['policy']}\", {resize['method']} resampling): {resize['changed']:,} "
+               f"image{'' if resize['changed'] == 1 else 's'} change{'s' if resize['changed'] == 1 else ''} size, "
+               f"{resize['aspect_changed']:,} of them aspect ratio.")
+    caption = (f"Image sizes as found on disk ({len(sizes):,} images, after EXIF orientation): heights, widths "
+               f"and aspect ratios; the dashed line is the target's aspect ratio.{how}")
+    return _save(fig, out_dir, "image_dimensions", caption,
+                 f"Histograms of the heights, widths and aspect ratios of the {len(sizes):,} images on disk.")
+
+
+@memo.figure
+def duplicate_pairs(pairs: list[dict[str, Any]], images: list[np.ndarray], near_bits: int, out_dir: Path,
+                    shown: int = 8) -> dict[str, str]:
+    """The first duplicate pairs (leakage first), each image over its split and file name."""
+    n = min(len(pairs), shown)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(2, n, figsize=(min(FULL_WIDTH, 0.85 * n + 0.4), 2.55), squeeze=False)
+        for k in range(n):
+            p = pairs[k]
+            for row, side in ((0, "a"), (1, "b")):
+                ax = axes[row, k]
+                _show(ax, images[2 * k + row])
+                name = p[f"{side}_file"].rsplit("/", 1)[-1]
+                ax.set_title(f"{p[f'{side}_split']}\n{name if len(name) <= 14 else name[:13] + '…'}", fontsize=6)
+            label = "exact" if p["kind"] == "exact" else f"near, d={p['distance']}"
+            axes[1, k].set_xlabel(("LEAK · " if p["leakage"] else "") + label, fontsize=6,
+                                  color=PALETTE[1] if p["leakage"] else "black")
+        fig.subplots_adjust(wspace=0.15, hspace=0.55)
+        leaks = sum(1 for p in pairs[:n] if p["leakage"])
+        return _save(fig, out_dir, "duplicate_pairs",
+                     f"Duplicate pairs, the two images of each pair one above the other, with split and file "
+                     f"name: the first {n} of those listed in the duplicates table ({leaks} of them leakage, "
+                     f"marked LEAK: a test image with a copy in training or validation). Exact: identical file "
+                     f"bytes; near: perceptual hashes within {near_bits} of 64 bits (d = bits that differ).",
+                     f"{n} pairs of duplicate images shown one above the other, each with its split and file name.")

@@ -55,12 +55,17 @@ BALANCE_ADVICE = {
 
 class GeneratedText(Part):
     """report.json `generated`: every generated paragraph (None where the report has no such
-    paragraph: an author's text, a probe that could not run, a full-profile report's quick note)."""
+    paragraph: an author's text, a probe that could not run, a full-profile report's quick note,
+    a built-in data set's folder paragraphs)."""
 
     headline: str  # the title page's result line
     balance: str | None
     why_convolution: str | None
     preprocessing: str
+    folder_source: str | None  # an image folder: where the images and labels came from, what was skipped
+    channels: str | None  # an image folder: grey or colour, and what was converted
+    image_sizes: str | None  # an image folder: sizes on disk and the resize policy
+    duplicates: str | None  # an image folder: duplicates and leakage across the splits
     baseline_limits: str
     translation: str
     equivariance: str
@@ -104,10 +109,13 @@ def generate(*, dataset: DatasetSummary, models: Sequence[ModelSummary], baselin
     primary = primary_comparison(comparisons)
     eda = eda_paragraphs(dataset, headline_numbers.chance)
     probe = probe_paragraphs(dataset, baseline, reference, probes)
+    folder = folder_paragraphs(dataset)
     return GeneratedText(
         headline=headline(reference.test_accuracy, baseline.test_accuracy,
                           headline_numbers.reference_minus_baseline, primary),
         balance=eda.get("balance"), why_convolution=eda.get("why_convolution"), preprocessing=eda["preprocessing"],
+        folder_source=folder.get("folder_source"), channels=folder.get("channels"),
+        image_sizes=folder.get("image_sizes"), duplicates=folder.get("duplicates"),
         baseline_limits=baseline_limits(facts),
         translation=probe.get("translation", NOT_MEASURED), equivariance=probe.get("equivariance", NOT_MEASURED),
         permutation=probe.get("permutation", NOT_MEASURED), weight_sharing=probe.get("weight_sharing"),
@@ -151,6 +159,71 @@ def eda_paragraphs(eda: DatasetSummary, chance: float) -> dict[str, str]:
         + ": already of order one, so no further standardisation is applied. No augmentation is used, "
         "so that the translation probe below measures what the architecture alone provides.")
     return out
+
+
+RESIZE_WORDS = {
+    "pad": "padded (letterbox): each image scaled to fit whole, its aspect ratio kept, black bars filling the rest",
+    "crop": "cropped: the centre kept at the target aspect ratio, the borders beyond it cut off, then scaled",
+    "resize": "stretched to the size: the aspect ratio changes wherever it differs",
+}
+SPLIT_PAIRS = ("train–test", "val–test", "train–val", "train–train", "val–val", "test–test")
+
+
+def _plural(n: int, word: str, plural: str = "") -> str:
+    return f"{fmt_int(n)} {word if n == 1 else plural or word + 's'}"
+
+
+def folder_paragraphs(eda: DatasetSummary) -> dict[str, str]:
+    """An image folder's origin, problems, channels, sizes and duplicates, in words (nothing for a
+    built-in data set)."""
+    lay, prob, ch, rs, sz, dup = eda.layout, eda.problems, eda.channel_choice, eda.resize, eda.image_sizes, eda.duplicates
+    if lay is None or prob is None or ch is None or rs is None or sz is None or dup is None:
+        return {}
+    labels = (f"labels from {lay.csv} (columns {lay.csv_columns[0]!r} and {lay.csv_columns[1]!r})"
+              if lay.labels_from == "csv" and lay.csv_columns else "one sub-folder per class")
+    split = {"folders": "its train/ and test/ parts used as found",
+             "csv": "the CSV's split column deciding train and test",
+             "study": f"{fmt_pct(lay.test_fraction or 0, 0)} of every class held out as the test part (stratified, fixed seed)"}
+    problems = (f"{_plural(prob.skipped, 'file')} skipped (unreadable, empty, undecodable or not an image), "
+                f"{_plural(prob.read, 'file')} read with a note and {_plural(prob.ignored, 'entry', 'entries')} ignored "
+                "as not data (system and tool files and folders), each listed below"
+                if prob.files else "no file skipped or ignored")
+    grey, colour = ch.grey_images, ch.colour_images
+    chosen = "grey-scale (1 channel)" if ch.chosen == 1 else "colour (3 channels)"
+    how = "as most images are" if ch.setting == "auto" else f"as the study sets (data.channels = {ch.setting})"
+    conversion = ("colour images converted to grey by luma (ITU-R 601-2)" if ch.chosen == 1
+                  else "grey images repeated in the three channels")
+    common = ", ".join(f"{a}×{b} ({fmt_int(n)})" for a, b, n in sz.common[:3])
+    leaks = dup.leakage_exact + dup.leakage_near
+    pairs = ", ".join(f"{k} {fmt_int(dup.exact[k] + dup.near.get(k, 0))}" for k in SPLIT_PAIRS
+                      if k in dup.exact and dup.exact[k] + dup.near.get(k, 0))
+    leak_text = (f"{_plural(leaks, 'pair')} ({fmt_int(dup.leakage_exact)} exact, {fmt_int(dup.leakage_near)} near) "
+                 f"join a test image to a training or validation image: {_plural(dup.leaked_test_images, 'test image')} "
+                 "leak, so the test accuracy partly measures recall of images the models saw or were chosen on. "
+                 "They are flagged, not dropped: remove them from the test part (listed below) and rebuild."
+                 if leaks else "No test image duplicates a training or validation image: no leakage found.")
+    return {
+        "folder_source": (
+            f"The images were read from the folder {lay.path}, {labels}, {split[lay.split_by]}. Of "
+            f"{_plural(lay.files_considered, 'image file')} tried, {fmt_int(lay.images_loaded)} were loaded; "
+            f"{problems}."),
+        "channels": (
+            f"Channels: {_plural(grey, 'image')} {'is' if grey == 1 else 'are'} grey-scale (by mode or content) and "
+            f"{fmt_int(colour)} colour, so the set is used as {chosen}, {how}; {_plural(ch.converted, 'image')} "
+            f"changed: {conversion}. Transparent pixels are composited on {rs.background}."),
+        "image_sizes": (
+            f"Sizes on disk: {_plural(sz.distinct, 'distinct size')} (most common {common}); heights "
+            f"{fmt_num(sz.height.min, 0)}–{fmt_num(sz.height.max, 0)} px (median {fmt_num(sz.height.median, 0)}), "
+            f"widths {fmt_num(sz.width.min, 0)}–{fmt_num(sz.width.max, 0)} px (median {fmt_num(sz.width.median, 0)}), "
+            f"aspect ratios {fmt_num(sz.aspect.min, 2)}–{fmt_num(sz.aspect.max, 2)}. Every image is brought to "
+            f"{rs.size[0]}×{rs.size[1]} pixels, {RESIZE_WORDS[rs.policy]} (data.resize = \"{rs.policy}\", "
+            f"{rs.method} resampling); {_plural(rs.changed, 'image')} changed size, {fmt_int(rs.aspect_changed)} "
+            "of them aspect ratio."),
+        "duplicates": (
+            f"Duplicates among the {fmt_int(dup.images)} images of the three splits ({dup.method}): "
+            f"{_plural(sum(dup.exact.values()), 'exact pair')} and {_plural(sum(dup.near.values()), 'near pair')}"
+            + (f" ({pairs})" if pairs else "") + f". {leak_text}"),
+    }
 
 
 def baseline_limits(facts: BaselineFacts) -> str:

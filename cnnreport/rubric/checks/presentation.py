@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from cnnreport.rubric.checks.eda import FolderFact, folder_facts, is_folder
 from cnnreport.rubric.checks.interpretation import interpretation_text
 from cnnreport.rubric.checks.registry import (
     REBUILD,
@@ -28,13 +29,19 @@ from cnnreport.rubric.submission import Submission, squash, words
 
 class FigureParams(Params):
     id: str
+    # report.json `dataset` facts an image folder's report states with this figure (rubric/checks/eda.py)
+    folder_facts: list[FolderFact] = []
 
 
 @check("figure", FigureParams)
 def figure(sub: Submission, p: FigureParams) -> Outcome:
     """A figure is in report.json, its PNG exists, report.html shows it and report.pdf has its caption."""
     shown, evidence, fix = _figure_state(sub, p.id)
-    return Outcome(1.0 if shown else 0.0, evidence, fix)
+    if not p.folder_facts or not is_folder(sub):
+        return Outcome(1.0 if shown else 0.0, evidence, fix)
+    stated, facts, facts_fix = folder_facts(sub, p.folder_facts)
+    return Outcome((1.0 if shown else 0.0) * (1.0 if stated else 0.5), f"{evidence}; {facts}",
+                   "; ".join(f for f in (fix, facts_fix) if f))
 
 
 @check("integrity")
