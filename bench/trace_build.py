@@ -11,7 +11,8 @@ Method: `sys.setprofile` sees every Python call and return; only frames whose co
 cnnreport package are tracked. For each call into a stage that is left, the caller is the
 nearest cnnreport frame on the stack; the call site (caller file:line → callee function) is
 recorded. Printed: the total of such calls and the number of distinct call sites (a loop that
-calls back once per model counts once there).
+calls back once per model counts once there). A model's own validator or serializer that
+pydantic runs while building or dumping it is not a climb-back (the caller is pydantic).
 
 The build is traced with its runs already trained (a first, untraced build trains them) and its
 render memo deleted (reports/<study>/cache/), so every render step runs: training internals
@@ -25,11 +26,14 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import functools
 import io
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+import pydantic
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cnnreport"
 STAGES = ("study", "data", "train", "results", "report", "rubric", "deploy")
@@ -46,6 +50,20 @@ def stage_of(filename: str) -> str | None:
     if head in STAGES:
         return head
     return "top" if head in TOP else "base"
+
+
+PYDANTIC = Path(pydantic.__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=None)
+def _in_pydantic(filename: str) -> bool:
+    return Path(filename).resolve().is_relative_to(PYDANTIC)
+
+
+def _run_by_pydantic(caller) -> bool:
+    """A model's own validator or serializer, run by pydantic while it builds or dumps that model
+    (a study's DataSpec dumped into each run id): part of the data handed along, not a trip back."""
+    return caller is not None and _in_pydantic(caller.f_code.co_filename)
 
 
 class Tracer:
@@ -69,10 +87,10 @@ class Tracer:
         if stage is None:
             return
         if event == "call":
-            if self.stack and stage not in ("base", "top"):
+            back = frame.f_back
+            if self.stack and stage not in ("base", "top") and not _run_by_pydantic(back):
                 caller_stage, _ = self.stack[-1]
                 if caller_stage != stage and stage in self.entered and self.active[stage] == 0:
-                    back = frame.f_back
                     where = (f"{Path(back.f_code.co_filename).relative_to(PACKAGE.parent)}:{back.f_lineno}"
                              if back is not None and self._stage(back.f_code) is not None else "?")
                     callee = f"{Path(frame.f_code.co_filename).relative_to(PACKAGE.parent)}:{frame.f_code.co_qualname}"

@@ -35,7 +35,10 @@ def _field(summary: Any, key: str) -> Any:
 
 
 def _signed(text: str) -> str:
-    """A printed number with a true minus sign: '-0.5' → '−0.5'."""
+    """A printed number with a true minus sign: '-0.5' → '−0.5'. One that prints as zero has no
+    sign ('-0.000' → '0.000'): a reader would take '−0.000' for a negative value shown."""
+    if text[:1] in "+-" and not any(c in "123456789" for c in text):
+        return text[1:]
     return text.replace("-", "−")
 
 

@@ -76,6 +76,13 @@ def test_every_negative_number_has_a_true_minus_and_words_have_their_numbers_for
     assert fmt_duration(3900) == "1h05m" and fmt_duration(247) == "4m07s"
 
 
+def test_a_number_that_prints_as_zero_has_no_sign():
+    # a generalisation gap of -0.0004 ± 0.004 once read "−0.000 ± 0.004"
+    assert fmt_pm({"mean": -0.0004, "std": 0.004}) == "0.000 ± 0.004"
+    assert fmt_num(-0.0001) == "0.000" and fmt_pct(-0.00001) == "0.0 %" and fmt_pts(0.0001) == "0.0 pts"
+    assert fmt_num(-0.001) == "−0.001" and fmt_pts(0.001) == "+0.1 pts"  # a shown value keeps its sign
+
+
 @given(st.floats(min_value=1e-12, max_value=1.0), st.floats(min_value=0.0, max_value=1.0))
 def test_no_nonzero_spread_reads_as_zero(std: float, mean: float) -> None:
     for printed in (fmt_pm({"mean": mean, "std": std}).split(" ± ")[1],

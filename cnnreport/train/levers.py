@@ -24,7 +24,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cnnreport.backend import GPU_INSTALL, gpu_visible, import_keras
+# By module, so that a test can stand in for the GPU probe (tests/test_backend_gpu.py)
+from cnnreport import backend as backend_setup
+from cnnreport.backend import import_keras
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
@@ -82,10 +84,10 @@ def unused_gpu_warning() -> str | None:
     on the CPU, hours where minutes were possible. None when there is no GPU or it is used."""
     keras = import_keras()
 
-    if not gpu_visible() or accelerator() == "gpu":
+    if not backend_setup.gpu_visible() or accelerator() == "gpu":
         return None
     return (f"a GPU is visible but Keras's {keras.backend.backend()} backend cannot use it, so training "
-            f"would run on the CPU. Install the GPU build: {GPU_INSTALL} (then this command picks JAX "
+            f"would run on the CPU. Install the GPU build: {backend_setup.GPU_INSTALL} (then this command picks JAX "
             "with CUDA), or press Ctrl-C and use --profile quick.")
 
 
