@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,6 @@ def import_keras() -> Any:
     """Import Keras (and its backend) with the C++ runtime's start-up lines (absl, oneDNN) kept
     off stderr: they are not the user's concern, and an error must stay one line. Should the
     import fail, what it printed is shown after all."""
-    import tempfile
-
     choose_default_backend()
     if "keras" in sys.modules:
         return sys.modules["keras"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata as md
 import inspect
 import json
 import os
@@ -38,9 +39,7 @@ def cache_dir(report_dir: Path) -> Path:
 def code_digest() -> str:
     """Every module of the package (all subpackages) and the drawing library's version: what
     turns inputs into output. A change anywhere in the code invalidates every entry."""
-    import matplotlib
-
-    h = hashlib.sha256(matplotlib.__version__.encode())
+    h = hashlib.sha256(md.version("matplotlib").encode())
     for path in sorted(PACKAGE.rglob("*.py")):
         h.update(path.relative_to(PACKAGE).as_posix().encode())
         h.update(path.read_bytes())

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from PIL import Image
 from pydantic import ValidationError
 
 from cnnreport.backend import import_keras
@@ -60,8 +61,6 @@ def pick_test_images(y_test: np.ndarray, num_classes: int, n: int) -> list[int]:
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    from PIL import Image
-
     arr = image[..., 0] if image.shape[-1] == 1 else image
     buf = io.BytesIO()
     Image.fromarray(arr.astype(np.uint8)).save(buf, "PNG")  # lossless: the same pixels arrive

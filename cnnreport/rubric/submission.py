@@ -14,6 +14,7 @@ the submission folder (`inside`); a path that leads out reads as absent, with th
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -261,9 +262,7 @@ class Submission:
         if path is None or not path.is_file():
             return None
         try:
-            import logging
-
-            from pypdf import PdfReader
+            from pypdf import PdfReader  # a test extra: only when a PDF is read
 
             logging.getLogger("pypdf").setLevel(logging.ERROR)
             return [page.extract_text() or "" for page in PdfReader(str(path)).pages]
