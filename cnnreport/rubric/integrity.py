@@ -18,21 +18,27 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
-from typing import Any, Literal
+from array import array
+from typing import Any, Iterator, Literal, Sequence
 
 from cnnreport.formatting import fmt_num
 
 from cnnreport.report.html import html_from_context
 from cnnreport.rubric.result import IntegrityPart, IntegrityResult
 from cnnreport.rubric.submission import (
+    NUMBER,
+    PDF_STATE_WORDS,
     Submission,
     is_measurement,
+    iter_numbers,
     numbers_in,
     parse_html,
+    too_large,
 )
 
 MAX_LISTED = 5  # differences named per comparison; the rest are counted
@@ -74,34 +80,87 @@ class Integrity:
 
 
 def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:  # in blocks: a run.json handed in may be any size
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _context_tokens(chunks: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
-    """(number, section, a few words before it) for every number of the visible text."""
-    out: list[tuple[str, str, str]] = []
-    recent: list[str] = []  # the words before, across table cells, within one section
-    last_section = None
-    for section, text in chunks:
-        if section != last_section:
-            recent, last_section = [], section
-        rest = text
-        for tok in numbers_in(text):
-            head, _, rest = rest.partition(tok)
-            recent = (recent + head.split())[-4:]
-            out.append((tok, section, " ".join(recent)))
-            recent = (recent + [tok])[-4:]
-        recent = (recent + rest.split())[-4:]
+# --------------------------------------------------------------- numbers of a text, in one pass
+#
+# A text's numbers are compared as hashes in a flat array (8 bytes each), not as a list of
+# strings with their context (about 200 bytes each): 7 million numbers in a 50 MB report are
+# 56 MB, not 1.4 GB. The few numbers a difference shows, and the words before them, are found
+# again by a second pass over the text. Every pass is linear in the text's length. Equal hashes
+# of different numbers (a chance of about n²/2⁶⁴) would hide one edit; nothing else depends on it.
+
+Chunks = list[tuple[str, str]]  # (section id, visible text) in document order
+
+
+def _positions(chunks: Chunks) -> Iterator[tuple[str, int, int]]:
+    """(number as printed, chunk index, offset in the chunk) for every number of the text."""
+    for ci, (_, text) in enumerate(chunks):
+        for m in NUMBER.finditer(text):
+            yield m.group(0).replace("−", "-"), ci, m.start()
+
+
+def _hashes(chunks: Chunks) -> array:
+    out = array("q")
+    for _, text in chunks:  # C loops only: about 0.1 s per million numbers
+        out.extend(map(hash, map(_GROUP, NUMBER.finditer(text.replace("−", "-")))))
     return out
+
+
+_GROUP = operator.methodcaller("group", 0)
+
+
+WORDS_BEFORE = 4
+LOOK_BACK = 400  # characters searched for the words before a number (a context, not evidence)
+
+
+def _words_before(chunks: Chunks, ci: int, offset: int) -> str:
+    """The last few words before a number, across the chunks (table cells) of its section."""
+    section = chunks[ci][0]
+    found = chunks[ci][1][max(0, offset - LOOK_BACK):offset].split()[-WORDS_BEFORE:]
+    j = ci - 1
+    while len(found) < WORDS_BEFORE and j >= 0 and chunks[j][0] == section:
+        found = chunks[j][1][-LOOK_BACK:].split()[-(WORDS_BEFORE - len(found)):] + found
+        j -= 1
+    return " ".join(found)
+
+
+@dataclass(frozen=True)
+class Where:
+    section: str
+    before: str  # the words before the number
+
+
+def _look_up(chunks: Chunks, tokens: set[int], places: set[int]) -> tuple[dict[int, str], dict[int, Where]]:
+    """The numbers at `tokens` (indices in the text's numbers) and where those at `places` are."""
+    found: dict[int, str] = {}
+    where: dict[int, Where] = {}
+    last = max(tokens | places, default=-1)
+    for i, (tok, ci, offset) in enumerate(_positions(chunks)):
+        if i > last:
+            break
+        if i in tokens:
+            found[i] = tok
+        if i in places:
+            where[i] = Where(chunks[ci][0], _words_before(chunks, ci, offset))
+    return found, where
 
 
 def _more(n: int) -> str:
     return f" (and {n - MAX_LISTED} more)" if n > MAX_LISTED else ""
 
 
-def _differing(a: list[str], b: list[str], want: list[Any], have: list[Any]
-               ) -> list[tuple[list[str], list[str], Any]]:
-    """(expected numbers, printed numbers, where) for each stretch where `b` departs from `a`.
+Stretch = tuple[range, range, int | None, int | None]  # want's, have's indices; where (have, want)
+
+
+def _differing(a: Sequence[int], b: Sequence[int]) -> list[Stretch]:
+    """(indices in a, indices in b, where) for each stretch where `b` departs from `a`; where is
+    the index in `b` of the first differing number (None at the end of b), else in `a`.
 
     Linear outside the stretch between the first and the last difference; that stretch is
     aligned only up to ALIGN_LIMIT numbers a side, else reported whole as one difference."""
@@ -115,22 +174,25 @@ def _differing(a: list[str], b: list[str], want: list[Any], have: list[Any]
         end += 1
     i_end, j_end = len(a) - end, len(b) - end
 
-    def where(i: int, j: int) -> Any:
-        return have[j] if j < len(have) else want[i] if i < len(want) else ("", "end", "the last number")
+    def at(i: int, j: int) -> tuple[int | None, int | None]:
+        return (j if j < len(b) else None), (i if i < len(a) else None)
 
     if max(i_end - start, j_end - start) > ALIGN_LIMIT:
-        return [(a[start:i_end], b[start:j_end], where(start, start))]
-    sm = SequenceMatcher(a=a[start:i_end], b=b[start:j_end], autojunk=False)
-    return [(a[start + i1:start + i2], b[start + j1:start + j2],
-             have[start + j1] if j1 < j2 else where(start + i1, start + j1))
+        return [(range(start, i_end), range(start, j_end), *at(start, start))]
+    sm = SequenceMatcher(a=list(a[start:i_end]), b=list(b[start:j_end]), autojunk=False)
+    return [(range(start + i1, start + i2), range(start + j1, start + j2),
+             *(at(start + i1, start + j1) if j1 == j2 else (start + j1, None)))
             for op, i1, i2, j1, j2 in sm.get_opcodes() if op != "equal"]
 
 
-def _shown(tokens: list[str], limit: int = 12) -> str:
-    if not tokens:
+SHOWN = 12  # numbers shown of one differing stretch
+
+
+def _shown(indices: range, tokens: dict[int, str]) -> str:
+    if not indices:
         return "nothing"
-    more = f" … ({len(tokens)} numbers)" if len(tokens) > limit else ""
-    return ", ".join(tokens[:limit]) + more
+    more = f" … ({len(indices)} numbers)" if len(indices) > SHOWN else ""
+    return ", ".join(tokens[i] for i in indices[:SHOWN]) + more
 
 
 def html_vs_json(sub: Submission) -> Part:
@@ -138,26 +200,43 @@ def html_vs_json(sub: Submission) -> Part:
         return Part("html", None, "report.html missing or unreadable: its numbers were not compared")
     # A report.json that parsed through the models renders: the templates read only those.
     expected = sub.rendered if sub.rendered is not None else html_from_context(sub.report)
-    want = _context_tokens(parse_html(expected).chunks)
-    have = _context_tokens(sub.html.chunks)
-    diffs = [f"report.html §{ref[1] or 'title'} after “{ref[2]}”: prints {_shown(h)} where report.json "
-             f"gives {_shown(w)}" for w, h, ref in _differing([t for t, _, _ in want], [t for t, _, _ in have],
-                                                            want, have)]
-    if diffs:
-        return Part("html", False, f"report.html differs from report.json in {len(diffs)} place(s): "
-                                   + "; ".join(diffs[:MAX_LISTED]) + _more(len(diffs)), diffs)
-    return Part("html", True, f"report.html numbers equal report.json's ({len(have)} numbers)")
+    want_chunks = parse_html(expected).chunks
+    del expected  # a hostile report's rendering is as large as its text: not kept beside it
+    have_chunks = sub.html.chunks
+    want, have = _hashes(want_chunks), _hashes(have_chunks)
+    stretches = _differing(want, have)
+    if not stretches:
+        return Part("html", True, f"report.html numbers equal report.json's ({len(have)} numbers)")
+    # The numbers shown and where each stretch is, found in one more pass over each text.
+    want_tokens, want_where = _look_up(want_chunks, {i for w, _, _, _ in stretches for i in w[:SHOWN]},
+                                       {i for _, _, j, i in stretches if j is None and i is not None})
+    have_tokens, have_where = _look_up(have_chunks, {j for _, h, _, _ in stretches for j in h[:SHOWN]},
+                                       {j for _, _, j, _ in stretches if j is not None})
+    diffs = []
+    for w, h, j, i in stretches:
+        place = have_where[j] if j is not None else want_where[i] if i is not None else Where("end", "the last number")
+        diffs.append(f"report.html §{place.section or 'title'} after “{place.before}”: prints "
+                     f"{_shown(h, have_tokens)} where report.json gives {_shown(w, want_tokens)}")
+    return Part("html", False, f"report.html differs from report.json in {len(diffs)} place(s): "
+                               + "; ".join(diffs[:MAX_LISTED]) + _more(len(diffs)), diffs)
 
 
 def pdf_vs_html(sub: Submission) -> Part:
     state = sub.pdf_state
     if state != "read" or sub.html is None:
-        return Part("pdf", None, {"skipped": "report.pdf not compared (checked before the PDF is rendered)",
-                                  "missing": "no report.pdf to compare",
-                                  "damaged": "report.pdf unreadable: not compared"}.get(state, "no HTML to compare the PDF with"))
-    html_nums = Counter(t for t in numbers_in(sub.html.text()) if is_measurement(t))
-    pdf_nums = Counter(t for t in numbers_in(sub.pdf_text or "") if is_measurement(t))
-    extra = pdf_nums - html_nums
+        why = {"skipped": "report.pdf not compared (checked before the PDF is rendered)",
+               "missing": "no report.pdf to compare"}.get(state, f"report.pdf {PDF_STATE_WORDS.get(state, state)}: "
+                                                                 "not compared")
+        return Part("pdf", None, why if sub.html is not None or state != "read" else "no HTML to compare the PDF with")
+    # The PDF's result numbers, counted; the HTML's are streamed against them, so memory follows
+    # the PDF's distinct numbers, never the HTML's length.
+    extra = Counter(t for t in iter_numbers(sub.pdf_text or "") if is_measurement(t))
+    printed = sum(extra.values())
+    for _, text in sub.html.chunks:
+        for tok in iter_numbers(text):
+            if extra.get(tok):
+                extra[tok] -= 1
+    extra = +extra  # only those the HTML lacks
     if extra:
         where = []
         for tok in list(extra)[:MAX_LISTED]:
@@ -166,7 +245,7 @@ def pdf_vs_html(sub: Submission) -> Part:
         diffs = [f"report.pdf prints {w}, which report.html does not" for w in where]
         return Part("pdf", False, f"report.pdf has {sum(extra.values())} number(s) report.html lacks: "
                                   + ", ".join(where) + _more(len(extra)), diffs)
-    return Part("pdf", True, f"report.pdf numbers all in report.html ({sum(pdf_nums.values())} numbers)")
+    return Part("pdf", True, f"report.pdf numbers all in report.html ({printed} numbers)")
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -191,6 +270,9 @@ def json_vs_runs(sub: Submission) -> Part:
             continue
         if not path.is_file():
             diffs.append(f"run {rid} listed in report.json is missing from {sub.runs_dir.name}/")
+            continue
+        if (why := too_large(path)) is not None:
+            diffs.append(f"runs/{rid}/{why}")
             continue
         if r.sha256:
             hashed += 1

@@ -77,7 +77,7 @@ class IntegrityResult(Part):
     parts: list[IntegrityPart]
 
 
-PdfState = Literal["read", "skipped", "missing", "damaged"]
+PdfState = Literal["read", "skipped", "missing", "damaged", "too_large", "no_reader"]
 
 
 class RubricAppendix(Part):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from cnnreport.errors import UserError
 from cnnreport.report.content import ReportContent
@@ -41,6 +41,18 @@ NUMBER = re.compile(r"(?<![\w.])[-+−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<
 # A study name or run id as cnnreport writes them: one plain file name, never a path.
 PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 OUTSIDE = "leads outside the submission folder (not read)"
+# The most a submission file (report.json, report.html, report.pdf, a run.json) may hold to be
+# read: a real report is well under 5 MB. What is read is held a few times over while it is
+# parsed and aligned (about 20 bytes per byte of text, bench/README.md), so this bounds a
+# grading process's memory however large the files handed in.
+MAX_FILE_BYTES = 64 * 2**20
+SPACE = re.compile(r"\s+")
+# What each PDF state says in evidence ("report.pdf damaged" only of a PDF that was read and failed).
+PDF_STATE_WORDS = {"read": "read", "skipped": "not yet rendered", "missing": "missing",
+                   "damaged": "damaged (unreadable)",
+                   "too_large": f"over the {MAX_FILE_BYTES // 2**20} MiB a submission file may be (not read)",
+                   "no_reader": "not read (the pypdf package is missing where the check ran)"}
+WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
 class NotAReport(UserError):
@@ -67,7 +79,12 @@ def inside(base: Path, relative: str | Path) -> Path | None:
 
 def numbers_in(text: str) -> list[str]:
     """The number tokens of a text, as printed (unicode minus folded to '-')."""
-    return [m.group(0).replace("−", "-") for m in NUMBER.finditer(text)]
+    return list(iter_numbers(text))
+
+
+def iter_numbers(text: str) -> Iterator[str]:
+    """numbers_in, one at a time: a text of millions of numbers is never held as a list."""
+    return (m.group(0).replace("−", "-") for m in NUMBER.finditer(text))
 
 
 def number_value(token: str) -> float:
@@ -84,7 +101,23 @@ def is_measurement(token: str) -> bool:
 
 
 def words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z][A-Za-z'’-]*", text)
+    return WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    """len(words(text)) without the list (the text may be megabytes of words)."""
+    return sum(1 for _ in WORD.finditer(text))
+
+
+def too_large(path: Path) -> str | None:
+    """Why a submission file is not read (over MAX_FILE_BYTES), else None."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # absent or unreadable: the reader says so
+    if size <= MAX_FILE_BYTES:
+        return None
+    return f"{path.name} is {size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB a submission file may be (not read)"
 
 
 def squash(text: str) -> str:
@@ -102,11 +135,15 @@ class HtmlText:
     # (section id, text) for every text chunk, in order: numbers keep their context.
     chunks: list[tuple[str, str]] = field(default_factory=list)
     pending: dict[str, list[str]] = field(default_factory=dict)  # section id -> "not yet" notes
+    _joined: dict[str, str] = field(default_factory=dict, repr=False)
 
     def text(self, section: str | None = None) -> str:
-        if section is None:
-            return " ".join(t for _, t in self.chunks)
-        return " ".join(self.sections.get(section, []))
+        """The visible text (of one section), joined once: checks ask for it repeatedly."""
+        key = "\0all" if section is None else section
+        if key not in self._joined:
+            self._joined[key] = (" ".join(t for _, t in self.chunks) if section is None
+                                 else " ".join(self.sections.get(section, [])))
+        return self._joined[key]
 
 
 class _Parser(HTMLParser):
@@ -149,9 +186,13 @@ class _Parser(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        if self._skip or not data.strip():
+        if self._skip:
             return
-        text = " ".join(data.split())
+        # Whitespace collapsed by one regex pass: `" ".join(data.split())` would hold a list of
+        # every word of a megabytes-long paragraph.
+        text = SPACE.sub(" ", data).strip()
+        if not text:
+            return
         sec = self._section
         self.out.chunks.append((sec, text))
         self.out.sections.setdefault(sec, []).append(text)
@@ -184,6 +225,7 @@ class Submission:
         self.read_pdf = read_pdf
         self.notes: list[str] = []
         self.integrity: Any = None  # integrity.Integrity, computed once by integrity.verify
+        self.derived: dict[str, Any] = {}  # what several checks compute from the same text, once
 
     # ------------------------------------------------------------------ report.json
     @cached_property
@@ -198,6 +240,8 @@ class Submission:
             raise NotAReport(f"{self.folder}: {REPORT_FILE} {OUTSIDE}")
         if not path.is_file():
             raise NotAReport(f"{self.folder}: not a cnnreport report (no {REPORT_FILE})")
+        if (why := too_large(path)) is not None:
+            raise NotAReport(f"{self.folder}: {why}")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -244,6 +288,9 @@ class Submission:
         if path is None:
             self.notes.append(f"{HTML_FILE} {OUTSIDE}")
             return None
+        if (why := too_large(path)) is not None:
+            self.notes.append(why)
+            return None
         try:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -259,16 +306,37 @@ class Submission:
         if not self.read_pdf:
             return None
         path = self.file(PDF_FILE)
-        if path is None or not path.is_file():
+        if path is None or not path.is_file() or not self.pdf_reader:
             return None
-        try:
-            from pypdf import PdfReader  # a test extra: only when a PDF is read
+        if (why := too_large(path)) is not None:
+            self.notes.append(why)
+            return None
+        from pypdf import PdfReader
 
-            logging.getLogger("pypdf").setLevel(logging.ERROR)
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
+        try:
             return [page.extract_text() or "" for page in PdfReader(str(path)).pages]
         except Exception as exc:  # noqa: BLE001 - any parser failure means "damaged PDF"
             self.notes.append(f"report.pdf unreadable ({type(exc).__name__}: {exc})")
             return None
+
+    @cached_property
+    def pdf_reader(self) -> bool:
+        """Whether the PDF library is here. A dependency of cnnreport, but an environment that
+        lacks it must say so rather than call the student's PDF damaged."""
+        try:
+            import pypdf  # noqa: F401
+        except ImportError:
+            self.notes.append("report.pdf not read: the pypdf package is missing here (pip install pypdf); "
+                              "the items that read the PDF are not judged on it")
+            return False
+        return True
+
+    @cached_property
+    def pdf_squashed(self) -> str:
+        """The PDF's text without whitespace, lower-cased (figure captions and headings are looked
+        up in it: made once, not once per figure)."""
+        return squash(self.pdf_text or "")
 
     @cached_property
     def pdf_text(self) -> str | None:
@@ -276,12 +344,17 @@ class Submission:
 
     @property
     def pdf_state(self) -> str:
-        """'read', 'skipped' (the build checks before the PDF exists), 'missing' or 'damaged'."""
+        """'read', 'skipped' (the build checks before the PDF exists), 'missing', 'damaged',
+        'too_large' (over MAX_FILE_BYTES) or 'no_reader' (pypdf missing here: not the PDF's fault)."""
         if not self.read_pdf:
             return "skipped"
         path = self.file(PDF_FILE)
         if path is None or not path.is_file():
             return "missing"
+        if not self.pdf_reader:
+            return "no_reader"
+        if too_large(path) is not None:
+            return "too_large"
         return "read" if self.pdf_pages is not None else "damaged"
 
     # ------------------------------------------------------------------ runs

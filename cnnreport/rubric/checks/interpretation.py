@@ -4,7 +4,7 @@ human reader the author sentences the numbers contradict."""
 from __future__ import annotations
 
 import re
-from typing import Literal, Sequence
+from typing import Iterator, Literal, Sequence
 
 from pydantic import Field
 
@@ -17,15 +17,14 @@ from cnnreport.rubric.checks.models import GeneratedParams
 from cnnreport.rubric.checks.registry import (
     Outcome,
     Params,
-    _list,
+    listed,
     _text_origin,
     check,
-    cited_numbers,
+    citations,
     fail,
     ok,
-    result_values,
 )
-from cnnreport.rubric.submission import Submission, words
+from cnnreport.rubric.submission import Submission, word_count
 
 
 Probe = Literal["translation", "permutation", "weight_sharing", "equivariance"]
@@ -68,7 +67,7 @@ def interpretation_text(sub: Submission) -> tuple[str, str]:
 def interpretation(sub: Submission, p: InterpretationParams) -> Outcome:
     """An interpretation written by the author, of at least N words."""
     text, origin = interpretation_text(sub)
-    n = len(words(text))
+    n = word_count(text)
     fix = "write text.interpretation in the study file (why the CNN beats the MLP: inductive bias)"
     if n == 0:
         return fail("no interpretation written (text.interpretation is empty)", fix)
@@ -89,11 +88,12 @@ def cites_results(sub: Submission, p: CitesParams) -> Outcome:
     text, origin = interpretation_text(sub)
     if origin == "generated" and not p.accept_generated:
         text = ""
-    cited, unknown = cited_numbers(text, result_values(sub.report))
-    text_ = f"cites {len(cited)} number(s) from the results" + (f" ({_list(cited, 6)})" if cited else "")
-    if unknown:
-        text_ += f"; {len(unknown)} number(s) not in report.json: {_list(unknown)}"
-    if len(cited) >= p.min_numbers:
+    found = citations(sub, text)
+    text_ = f"cites {found.n_cited} number(s) from the results" + (
+        f" ({listed(found.cited, found.n_cited, 6)})" if found.n_cited else "")
+    if found.n_unknown:
+        text_ += f"; {found.n_unknown} number(s) not in report.json: {listed(found.unknown, found.n_unknown)}"
+    if found.n_cited >= p.min_numbers:
         return ok(text_)
     return fail(text_, f"quote at least {p.min_numbers} results (accuracies, differences, parameter counts) "
                        "in text.interpretation")
@@ -113,13 +113,24 @@ PREVENTING = re.compile(r"\b(limit\w*|prevent\w*|reduc\w*|avoid\w*|against|guard
 WINNING = re.compile(r"\b(wins?|winning|outperform\w*|beats?|beating)\b", re.I)
 DIRECTION = re.compile(r"\b(higher|lower)\b", re.I)
 NOT_ACCURACY = re.compile(r"param|flop|memory|cost|loss|time|latency|receptive", re.I)
+SHOWN_CONTRADICTIONS = 10  # listed for the reader; past that the text needs reading anyway
 BASELINE_WORDS = ("mlp", "baseline", "fully connected", "fully-connected", "dense network")
 CNN_WORDS = ("cnn", "convolution", "conv net", "convnet")
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences of the author's plain text (a full stop, ? or ! followed by a space ends one)."""
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if s.strip()]
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
+
+def sentences(text: str) -> Iterator[str]:
+    """Sentences of the author's plain text (a full stop, ? or ! followed by a space ends one),
+    one at a time (a text of a million sentences is never held as a list)."""
+    start = 0
+    for m in SENTENCE_END.finditer(text):
+        if s := text[start:m.start()].strip():
+            yield s
+        start = m.end()
+    if s := text[start:].strip():
+        yield s
 
 
 def _aliases(model: ModelSummary) -> list[str]:
@@ -146,11 +157,12 @@ def _mentions(sentence: str, words_: Sequence[str]) -> bool:
 
 
 def contradictions(report: ReportContent, baseline: ModelSummary | None, reference: ModelSummary | None,
-                   primary: Comparison | None) -> list[dict[str, str]]:
+                   primary: Comparison | None, limit: int | None = None) -> list[dict[str, str]]:
     """Author sentences whose claims report.json's numbers contradict: memorising or over-fitting
     said of a model whose generalisation gap is ≤ 0; the CNN said to win or outperform when the
     primary comparison is not significantly higher; 'higher' / 'lower' against the sign of a
-    comparison's difference in test accuracy. Each with the field it is in and why."""
+    comparison's difference in test accuracy. Each with the field it is in and why; the first
+    `limit` of them (a hostile text may hold a million)."""
     comps = report.comparisons
     by_name = {m.name: m for m in report.models}
     fields = [(k, str(getattr(report.text, k))) for k in ("dataset", "preprocessing", "interpretation")]
@@ -164,7 +176,13 @@ def contradictions(report: ReportContent, baseline: ModelSummary | None, referen
                    or _direction(s, comps, by_name))
             if why:
                 found.append({"field": field, "sentence": s, "why": why})
+                if limit is not None and len(found) >= limit:
+                    return found
     return found
+
+
+def _quoted(sentence: str, limit: int = 300) -> str:
+    return sentence if len(sentence) <= limit else sentence[:limit] + " …"
 
 
 def _gap_text(model: ModelSummary) -> tuple[float | None, str]:
@@ -220,16 +238,19 @@ def discussion(sub: Submission, p: Params) -> Outcome:
     """What a human reader will find in the interpretation, and the author sentences the numbers
     contradict (never earns points: a reader judges the discussion)."""
     text, origin = interpretation_text(sub)
-    n = len(words(text))
+    n = word_count(text)
     if n == 0:
         return Outcome(0.0, "nothing written (text.interpretation is empty)")
-    cited, _ = cited_numbers(text, result_values(sub.report))
+    cited = citations(sub, text).n_cited
     parts = [f"{n} words" + (" (generated by cnnreport)" if origin == "generated" else ""),
-             f"cites {len(cited)} number(s) from the results"]
-    found = contradictions(sub.report, sub.model("baseline"), sub.model("reference"), sub.primary)
+             f"cites {cited} number(s) from the results"]
+    found = contradictions(sub.report, sub.model("baseline"), sub.model("reference"), sub.primary,
+                           limit=SHOWN_CONTRADICTIONS + 1)
     if found:
-        parts.append(f"{len(found)} author sentence(s) the numbers contradict: "
-                     + " | ".join(f"{f['field']}: “{f['sentence']}” ({f['why']})" for f in found))
+        count = f"{SHOWN_CONTRADICTIONS} or more" if len(found) > SHOWN_CONTRADICTIONS else str(len(found))
+        parts.append(f"{count} author sentence(s) the numbers contradict: "
+                     + " | ".join(f"{f['field']}: “{_quoted(f['sentence'])}” ({f['why']})"
+                                  for f in found[:SHOWN_CONTRADICTIONS]))
     else:
         parts.append("no author sentence contradicted by the numbers (memorising, winning, higher/lower)")
     return Outcome(0.0, "; ".join(parts))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
@@ -23,7 +23,7 @@ from cnnreport.rubric.submission import (
     decimals,
     is_measurement,
     number_value,
-    numbers_in,
+    iter_numbers,
     squash,
 )
 
@@ -104,7 +104,7 @@ def _figure_state(sub: Submission, fig_id: str) -> tuple[bool, str, str]:
     where = "report.html"
     if sub.pdf_state == "read":
         caption = fig.caption[:60]
-        if caption and squash(caption) not in squash(sub.pdf_text or ""):
+        if caption and squash(caption) not in sub.pdf_squashed:
             return False, f"{rel} shown in report.html but its caption is not in report.pdf", \
                 "re-render the PDF: `cnnreport render`"
         where += " and report.pdf"
@@ -136,28 +136,66 @@ def result_values(report: ReportContent) -> list[float]:
     return out
 
 
-def cited_numbers(text: str, values: list[float]) -> tuple[list[str], list[str]]:
-    """(numbers in text that state a result, numbers that look like results but match none).
+@dataclass
+class Citations:
+    """The numbers of a text that state a result: how many, and the first few of each kind
+    (a text of millions of numbers is counted, never listed)."""
+
+    cited: list[str] = field(default_factory=list)  # the first EXAMPLES
+    n_cited: int = 0
+    unknown: list[str] = field(default_factory=list)  # look like results, match none
+    n_unknown: int = 0
+
+    EXAMPLES = 12
+
+    def add(self, tok: str, found: bool) -> None:
+        if found:
+            self.n_cited += 1
+            if len(self.cited) < self.EXAMPLES:
+                self.cited.append(tok)
+        else:
+            self.n_unknown += 1
+            if len(self.unknown) < self.EXAMPLES:
+                self.unknown.append(tok)
+
+
+def citations(sub: Submission, text: str) -> Citations:
+    """cited_numbers of a text against the report's results, counted once per submission (three
+    checks read the interpretation's)."""
+    memo = sub.derived.setdefault("citations", {})
+    if text not in memo:  # a str caches its hash: a long text is hashed once
+        memo[text] = cited_numbers(text, result_values(sub.report))
+    return memo[text]
+
+
+def cited_numbers(text: str, values: list[float]) -> Citations:
+    """The numbers in text that state a result, and those that look like results but match none.
 
     Each number is looked up in the sorted values (bisection), so a report with many numbers in
-    both its text and its results costs n log n, not n × m."""
+    both its text and its results costs n log n, not n × m; the text is read number by number."""
     plain, percent = sorted(values), sorted(100 * v for v in values)
 
     def near(ordered: list[float], x: float, tol: float) -> bool:  # some value within x ± tol
         i = bisect.bisect_left(ordered, x - tol)
         return i < len(ordered) and ordered[i] <= x + tol
 
-    cited, unknown = [], []
-    for tok in numbers_in(text):
+    out = Citations()
+    for tok in iter_numbers(text):
         x, d = number_value(tok), decimals(tok)
         if d == 0 and abs(x) < 100:
             continue  # "3×3", "2 seeds": too common to count as a cited result
         tol = 0.5 * 10 ** -d + 1e-9
         if near(plain, x, tol) or (d >= 1 and near(percent, x, tol)):
-            cited.append(tok)
+            out.add(tok, True)
         elif is_measurement(tok):
-            unknown.append(tok)
-    return cited, unknown
+            out.add(tok, False)
+    return out
+
+
+def listed(examples: list[str], total: int, limit: int = 4) -> str:
+    """The first `limit` examples and how many more there are of `total`."""
+    more = f" and {total - limit} more" if total > limit else ""
+    return ", ".join(examples[:limit]) + more
 
 
 def _text_origin(sub: Submission, section: str) -> str:
