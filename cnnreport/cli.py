@@ -17,7 +17,13 @@ from cnnreport.backend import choose_default_backend, import_keras
 from cnnreport.console import say
 from cnnreport.deploy import endpoint_test, endpoints, server, training_jobs
 from cnnreport.errors import UserError
-from cnnreport.rubric.grading import run_check
+from cnnreport.rubric.autograder import write_bundle
+from cnnreport.rubric.batch import MEMORY_BUDGET_MIB, REPRODUCE_BUDGET_S, TIME_BUDGET_S, Budget, Reproduce, default_jobs
+from cnnreport.rubric.gradebook import LAYOUTS
+from cnnreport.rubric.gradescope import VISIBILITIES
+from cnnreport.rubric.grading import Options, run_check
+from cnnreport.rubric.reproduce import new_seed
+from cnnreport.rubric.schema import load_rubric
 from cnnreport.rubric.report_json import schema_text
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
 from cnnreport.train.workspace import Workspace
@@ -103,7 +109,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         note = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else say
         folders = [pipeline.default_report_dir(args.study, Path(args.reports_dir), Path(args.runs_dir or "runs"),
                                                note)]
-    return run_check(folders, args.rubric, args.runs_dir, args.min_score, args.json, args.csv, say)
+    reproduce = None
+    if args.reproduce is not None:
+        reproduce = Reproduce(args.reproduce, args.reproduce_seed if args.reproduce_seed is not None else new_seed(),
+                              args.scratch, args.data_dir)
+    options = Options(rubric_file=args.rubric, runs_dir=args.runs_dir, min_score=args.min_score, as_json=args.json,
+                      csv_file=args.csv, csv_layout=args.csv_layout, resume=args.resume, jobs=args.jobs,
+                      budget=Budget(args.time_budget, args.memory_budget), gradescope=args.gradescope,
+                      visibility=args.visibility, feedback_dir=args.feedback, reproduce=reproduce)
+    return run_check(folders, options, say)
+
+
+def cmd_autograder(args: argparse.Namespace) -> int:
+    zipped = write_bundle(Path(args.out), load_rubric(args.rubric), args.install, args.visibility, args.reproduce)
+    say(f"wrote {args.out}/ (setup.sh, run_autograder, rubric.toml, README.md) and {zipped}: upload the zip as "
+        "the Gradescope assignment's autograder (README.md says how)")
+    return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -165,17 +186,38 @@ examples:
   cnnreport render                          # the study last built here
   cnnreport render --study fashion-mnist --no-pdf"""),
     "check": ("score reports against the rubric, with evidence (exit 1 below --min-score or on a "
-              "failed integrity check)", """\
+              "failed integrity check)", f"""\
 Score a report folder against the course rubric (rubric.toml): per item the points verified,
 the evidence, and how to fix what is missing; human-judged items are listed apart and never
-counted. Several folders are graded into one table or CSV. Without REPORT_DIR it checks
-reports/<study> of --study, else of the study last built in runs/. A submission is not trusted:
-every path it names is read only inside its folder. Exit 1 when a report verifies fewer than
---min-score points or fails the integrity check (numbers edited by hand, runs of other data).""", """\
+counted. Without REPORT_DIR it checks reports/<study> of --study, else of the study last built in
+runs/. A submission is not trusted: every path it names is read only inside its folder, its study
+file is data (never executed), and no file over 64 MiB is read.
+
+Grading a class (several folders, or --csv): each submission is graded in a process of its own,
+--jobs at once, within a time budget (--time-budget, default {TIME_BUDGET_S:.0f} s per submission;
+--reproduce adds {REPRODUCE_BUDGET_S:.0f} s) and a memory budget (--memory-budget, default
+{MEMORY_BUDGET_MIB} MiB); a submission over either gets a row saying so and grading goes on. One
+folder alone is graded in this process, within the same time budget. The CSV is written row by
+row as submissions finish, so a killed batch keeps its finished rows; --resume grades only the
+rows still missing. Submissions that share runs, test predictions or paragraphs of their own
+text are named in each other's rows. Exit 1 when a report verifies fewer than --min-score
+points, fails the integrity check (numbers edited by hand, runs of other data) or its
+reproduction fails.""", """\
 examples:
   cnnreport check                                   # the report of the study last built here
   cnnreport check reports/fashion-mnist --min-score 80
-  cnnreport check submissions/* --csv grades.csv"""),
+  cnnreport check submissions/* --csv grades.csv --feedback feedback/
+  cnnreport check submissions/* --csv canvas.csv --csv-layout canvas --resume
+  cnnreport check submissions/alice --reproduce 2   # retrain 2 drawn runs from her study.toml
+  cnnreport check /autograder/submission --gradescope /autograder/results/results.json"""),
+    "autograder": ("write a Gradescope autograder bundle (setup.sh, run_autograder, README)", """\
+Write the files a Gradescope programming assignment's autograder needs, and autograder.zip
+holding them: setup.sh installs cnnreport from the package index, run_autograder checks
+/autograder/submission and writes /autograder/results/results.json (one Gradescope test per
+rubric item), README.md says how to upload it and which manual questions to add.""", """\
+examples:
+  cnnreport autograder --out gradescope/
+  cnnreport autograder --out gradescope/ --rubric my-course.toml --visibility after_published"""),
     "serve": ("a local endpoint with the SageMaker container's contract", """\
 Serve one run's model over HTTP as the SageMaker TensorFlow Serving container would (the same
 model.tar.gz, handlers and error answers), for trying requests before deploying. Default: the
@@ -350,8 +392,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rubric", help="rubric TOML file (default: the course rubric, rubric.toml)")
     p.add_argument("--json", action="store_true", help="print the result as JSON (top-level `score`)")
     p.add_argument("--min-score", type=float, default=0.0, help="exit 1 when fewer automatic points are verified")
-    p.add_argument("--csv", help="write one row per report (a column per criterion and item) to this file")
+    p.add_argument("--csv", help="write one row per report to this file, as each is graded")
+    p.add_argument("--csv-layout", choices=LAYOUTS, default="full",
+                   help="full: status, scores, shared work, reproduction, a column per criterion and item "
+                        "(default); canvas / moodle: that platform's gradebook import, the student taken "
+                        "from the folder's name")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the finished rows of --csv and grade only the others (without it the file is "
+                        "started afresh)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help=f"submissions graded at once (default: the cores here, {default_jobs()})")
+    p.add_argument("--time-budget", type=float, default=TIME_BUDGET_S,
+                   help=f"seconds one submission may take to grade (default {TIME_BUDGET_S:.0f}); over it, its "
+                        "row says so and grading goes on")
+    p.add_argument("--memory-budget", type=int, default=MEMORY_BUDGET_MIB,
+                   help=f"MiB one grading process may allocate, grading several (default {MEMORY_BUDGET_MIB})")
+    p.add_argument("--feedback", metavar="DIR", help="write one Markdown feedback file per submission here")
+    p.add_argument("--gradescope", metavar="RESULTS_JSON",
+                   help="write Gradescope's autograder results.json for the one submission checked")
+    p.add_argument("--visibility", choices=VISIBILITIES, default="visible",
+                   help="Gradescope visibility of the results (default visible)")
+    p.add_argument("--reproduce", type=int, metavar="N",
+                   help="retrain N runs of each submission, drawn by a seeded draw, from its own study.toml, "
+                        "and compare test accuracy and final validation loss with its claims")
+    p.add_argument("--reproduce-seed", type=int, help="the draw's seed (default: a new one, printed)")
+    p.add_argument("--scratch", help="where the retrained runs go (default: a temporary folder, removed after)")
+    p.add_argument("--data-dir", help="the data set's original archives, for --reproduce (offline use)")
     p.set_defaults(handler=cmd_check)
+
+    p = _subcommand(sub, "autograder")
+    p.add_argument("--out", required=True, help="folder to write the bundle to")
+    p.add_argument("--rubric", help="rubric TOML file (default: the course rubric, rubric.toml)")
+    p.add_argument("--install", help="what setup.sh pip-installs (default: this cnnreport's version, "
+                                     f"cnnreport=={__version__})")
+    p.add_argument("--visibility", choices=VISIBILITIES, default="visible",
+                   help="when students see the results (default visible)")
+    p.add_argument("--reproduce", type=int, metavar="N", help="also retrain N drawn runs of each submission")
+    p.set_defaults(handler=cmd_autograder)
 
     p = _subcommand(sub, "schema")
     p.set_defaults(handler=cmd_schema)
@@ -372,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     choose_default_backend()  # Keras reads KERAS_BACKEND once; subprocesses inherit it
     try:
-        if args.command not in ("init", "check", "undeploy", "render", "schema"):  # render: only on a memo miss
+        if args.command not in ("init", "check", "undeploy", "render", "schema", "autograder"):  # render: only on a memo miss
             import_keras()
         return args.handler(args)
     except UserError as exc:

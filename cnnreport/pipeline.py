@@ -24,6 +24,8 @@ from cnnreport.data.splits import Splits, permute_pixels
 from cnnreport.deploy.endpoint_test import load_deployment
 from cnnreport.errors import UserError
 from cnnreport.formatting import fmt_duration, fmt_int, fmt_seconds
+from cnnreport.files import write_bytes
+from cnnreport.report.content import STUDY_COPY
 from cnnreport.report.context import Inputs, build_report
 from cnnreport.report.html import publish
 from cnnreport.report.pdf import render_pdf
@@ -236,6 +238,8 @@ def render(ctx: Context, echo: Echo = print, pdf: bool = True) -> Rendered:
 
     report, html_path = publish(ReportJson.of(content, rubric=None), out, check)
     paths = {"html": html_path, "json": write_report(out, report), "csv": write_results_csv(records, out / RESULTS_CSV)}
+    if ctx.file.path.is_file():  # the folder carries its study file: `check --reproduce` retrains from it
+        paths["study"] = write_bytes(out / STUDY_COPY, ctx.file.path.read_bytes())
     memo.prune(memo.cache_dir(out), used_since=started_wall)  # entries of older code or vanished runs
     if pdf:
         paths["pdf"] = render_pdf(paths["html"], out / "report.pdf")

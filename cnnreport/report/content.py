@@ -40,6 +40,9 @@ from cnnreport.train.store import RunEntry
 # `headline`); `experiment.table[].verdict` for `mark`.
 REPORT_FORMAT = 4
 SCHEMA_FILE = "report.schema.json"  # written beside report.json; the repository's copy is committed
+# The study file the report was built from, copied beside report.json: a grader re-runs a claim
+# from the report folder alone (`cnnreport check --reproduce`).
+STUDY_COPY = "study.toml"
 
 Decision = Literal[tuple(d.replace("_", " ") for d in DECISIONS)]  # type: ignore[valid-type]
 

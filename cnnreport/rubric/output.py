@@ -1,21 +1,16 @@
-"""The rubric check's result for people: rich tables on a terminal, one CSV row per submission."""
+"""The rubric check's result for people: rich tables on a terminal (the CSV: gradebook.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cnnreport.files import write_text
 from cnnreport.formatting import fmt_points as _fmt
-from cnnreport.rubric.result import CheckResult, Graded
-from cnnreport.rubric.schema import Rubric
+from cnnreport.rubric.result import CheckResult
 
 # -------------------------------------------------------------------------------------- output
 
@@ -63,30 +58,3 @@ def make_console() -> Any:
 
 def _escape(text: str) -> str:
     return escape(text or "")
-
-
-def csv_rows(results: list[Graded], rubric: Rubric) -> tuple[list[str], list[list[Any]]]:
-    """One row per submission: status, score, a column per criterion and per item."""
-    header = ["submission", "status", "earned", "automatic", "human", "bonus_earned", "integrity"]
-    header += [c.id for c in rubric.criteria] + [i.id for _, i in rubric.items()]
-    rows = []
-    for r in results:
-        if not isinstance(r, CheckResult):
-            rows.append([r.report_dir, r.error] + [""] * (len(header) - 2))
-            continue
-        s = r.score
-        row = [r.report_dir, "ok" if s.integrity else "integrity: " + "; ".join(r.integrity.differences[:3]),
-               s.earned, s.automatic, s.human, s.bonus_earned, s.integrity]
-        row += [c.earned for c in r.criteria]
-        row += ["human" if i.kind == "human" else i.earned for c in r.criteria for i in c.items]
-        rows.append(row)
-    return header, rows
-
-
-def write_csv(path: Path, results: list[Graded], rubric: Rubric) -> None:
-    header, rows = csv_rows(results, rubric)
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    w.writerows(rows)
-    write_text(path, buf.getvalue())

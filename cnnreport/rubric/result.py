@@ -92,12 +92,75 @@ class RubricAppendix(Part):
     pdf: PdfState
 
 
+class SharedItem(Part):
+    """One thing two submissions share (rubric/copies.py)."""
+
+    kind: Literal["run_json", "predictions", "run_ids", "text"]
+    mine: str  # a run id, or where a paragraph is ("text.interpretation ¶2")
+    theirs: str
+    similarity: float | None  # text only: Jaccard similarity of the paragraphs' word 5-shingles
+    excerpt: str  # text only: the start of this submission's paragraph
+
+
+class SharedWith(Part):
+    """Another submission of the batch this one shares work with, and what."""
+
+    submission: str
+    items: list[SharedItem]
+
+
+class EnvironmentMatch(Part):
+    """Where the grader retrained against where the submission's run was trained."""
+
+    backend: tuple[str, str]  # (submission's, grader's)
+    backend_version: tuple[str, str]
+    device: tuple[str, str]
+    processor: tuple[str, str]
+    precision: tuple[str, str]
+    same: bool  # every one of them equal
+
+
+class ReproducedRun(Part):
+    """One drawn run retrained from the study file, against what the submission claims."""
+
+    run_id: str
+    model: str
+    seed: int
+    probe: Literal["none", "permuted"]
+    test_images: int
+    claimed_accuracy: float
+    retrained_accuracy: float
+    accuracy_tolerance: float  # |claimed − retrained| above this fails
+    claimed_val_loss: float | None  # None without the submission's run.json
+    retrained_val_loss: float
+    val_loss_tolerance: float
+    rerun_sd: tuple[float, float]  # (accuracy, val loss): run-to-run sd the tolerances used
+    rerun_sd_source: Literal["measured", "seed_spread"]
+    environment: EnvironmentMatch
+    passed: bool
+
+
+class Reproduction(Part):
+    """`check --reproduce N`: the draw, each retrained run, and the verdict."""
+
+    requested: int
+    seed: int  # of the draw (pass it to --reproduce-seed to draw the same runs)
+    drawn: list[str]
+    alpha: float  # family-wise: Bonferroni over the 2 × runs comparisons
+    z: float
+    runs: list[ReproducedRun]
+    passed: bool | None  # None: not attempted (problem says why)
+    problem: str  # why it failed before training, or was not attempted; "" otherwise
+
+
 class CheckResult(RubricAppendix):
     """`cnnreport check --json` for one folder."""
 
     report_dir: str
     generator: str | None
     notes: list[str]
+    shared_with: list[SharedWith] = []  # grading several: the others this one shares work with
+    reproduction: Reproduction | None = None  # with --reproduce
 
 
 class NotGraded(Part):
@@ -105,6 +168,9 @@ class NotGraded(Part):
 
     report_dir: str
     error: str
+    # Graded again by `--resume`: over the time or memory budget, or the grading process ended
+    # (a larger budget may grade it); a folder that is not a report stays as it is.
+    retry: bool = False
 
 
 Graded = CheckResult | NotGraded
