@@ -282,6 +282,22 @@ def edit_json(folder: Path, edit: Any, rerender: bool = True) -> dict[str, Any]:
     return report
 
 
+def numbers_heavy(folder: Path, megabytes: float, seed: int = 0) -> Path:
+    """A report folder whose interpretation is `megabytes` MB of four-decimal numbers (a results
+    table pasted as prose), report.html rendered from it as cnnreport would; its PDF, which
+    prints the original text, removed."""
+    import random
+
+    rng = random.Random(seed)
+    text = " ".join(f"0.{rng.randrange(10_000):04d}" for _ in range(int(megabytes * 1e6 / 7)))
+    edit_json(folder, lambda r: r["text"].update(interpretation=text), rerender=False)
+    from cnnreport.report.html import render_html
+
+    render_html(report_model(json.loads((folder / "report.json").read_text(encoding="utf-8"))), folder / "report.html")
+    (folder / "report.pdf").unlink(missing_ok=True)
+    return folder
+
+
 # -------------------------------------------------------------------------- data in exact formats
 
 

@@ -34,10 +34,15 @@ from cnnreport.rubric.copies import Fingerprint, fingerprint
 from cnnreport.rubric.result import CheckResult, Graded, NotGraded, Reproduction
 from cnnreport.rubric.schema import Rubric
 from cnnreport.rubric.scoring import score
-from cnnreport.rubric.submission import NotAReport, Submission
+from cnnreport.rubric.submission import NotAReport, Submission, inside
 
 TIME_BUDGET_S = 60.0  # a 50 MB numbers-heavy report checks in about 25 s on a 2-core CPU
 MEMORY_BUDGET_MIB = 2048  # a 64 MiB report.json and report.html, the largest read, peak near 1.4 GiB
+# Memory a check takes per byte of report.json and report.html together: 50 MB of numbers in the
+# interpretation (about 100 MB of both files) peaked 930 MB above the process's start
+# (bench/check_scaling.py). Asked first, so a submission too large for the budget is told so
+# rather than failing somewhere inside a parser that runs out of memory and says something else.
+MEMORY_PER_BYTE = 12
 REPRODUCE_BUDGET_S = 900.0  # retraining, on top of the grading budget, per submission
 
 
@@ -60,6 +65,7 @@ class Task:
     reproduce: Reproduce | None = None
     fingerprint_only: bool = False  # a row kept by --resume: only what the copy check needs
     many: bool = True  # one of a batch: a folder that is not a report is a row, not an error
+    memory_mib: int | None = None  # the budget it is graded within (None: none)
 
 
 @dataclass
@@ -98,6 +104,9 @@ def run_task(task: Task, on_reproduce: Callable[[], None] = lambda: None) -> Out
     t0 = time.perf_counter()
     out = Outcome(task.folder, None)
     sub = Submission(task.folder, runs_dir=task.runs_dir)
+    if (why := _too_large_for(task)) is not None:
+        out.result = NotGraded(report_dir=task.folder, retry=True, error=why)
+        return out
     try:
         if not task.fingerprint_only:
             out.result = score(sub, task.rubric)
@@ -130,6 +139,24 @@ def reproduce_claims(sub: Submission, r: Reproduce, echo: Callable[[str], None] 
                          Path(r.data_dir) if r.data_dir else None, echo)
     except Exception as exc:  # noqa: BLE001 - e.g. the backend failing on this machine
         return not_attempted(r.runs, r.seed, f"retraining failed here ({type(exc).__name__}: {str(exc)[:300]})")
+
+
+def _too_large_for(task: Task) -> str | None:
+    """Why the submission's files need more memory to check than the budget allows, else None."""
+    if task.memory_mib is None:
+        return None
+    size = 0
+    for name in ("report.json", "report.html"):
+        path = inside(Path(task.folder), name)
+        try:
+            size += path.stat().st_size if path is not None and path.is_file() else 0
+        except OSError:
+            pass
+    need = MEMORY_PER_BYTE * size / 2**20
+    if need <= task.memory_mib:
+        return None
+    return (f"over the memory budget: report.json and report.html ({size / 2**20:.0f} MiB) need about "
+            f"{need:.0f} MiB to check, over the {task.memory_mib} MiB a submission may take (--memory-budget)")
 
 
 def _short(exc: Exception, folder: str) -> str:

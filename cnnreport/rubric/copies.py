@@ -44,7 +44,7 @@ MIN_WORDS = 12  # a shorter paragraph is too generic to be evidence
 MAX_WORDS = 2000  # words of a paragraph compared (a hostile text is not indexed whole)
 MAX_PARAGRAPHS = 200  # paragraphs of a submission compared
 COMMON_SHARE = 0.5
-COMMON_MIN = 4
+COMMON_MIN = 10  # a smaller batch has no "common": three of five sharing a paragraph is a ring
 EXCERPT = 120  # characters of a shared paragraph quoted
 
 @dataclass

@@ -92,7 +92,8 @@ def run_check(folders: list[Path], options: Options, echo: Callable[[str], None]
     kept = {str(f): sheet.kept[key(f)] for f in folders if sheet is not None and key(f) in sheet.kept}
     if kept:
         note(f"resume: {len(kept)} of {len(folders)} submissions already graded in {options.csv_file}")
-    tasks = [Task(str(f), rubric, options.runs_dir, options.reproduce, fingerprint_only=str(f) in kept, many=many)
+    tasks = [Task(str(f), rubric, options.runs_dir, options.reproduce, fingerprint_only=str(f) in kept, many=many,
+                  memory_mib=options.budget.memory_mib if many else None)
              for f in folders]
     if options.reproduce:
         note(f"reproduce: {options.reproduce.runs} run(s) of each submission, drawn with seed {options.reproduce.seed} "
@@ -146,9 +147,9 @@ def run_check(folders: list[Path], options: Options, echo: Callable[[str], None]
         _write_gradescope(options, results[0], o.reproduction, [])
     _print(results, rubric, many, options, echo)
     if options.csv_file:
-        echo(f"wrote {options.csv_file}: {len(final_rows)} row(s)" + (f" ({len(kept)} kept by --resume)" if kept else ""))
+        note(f"wrote {options.csv_file}: {len(final_rows)} row(s)" + (f" ({len(kept)} kept by --resume)" if kept else ""))
     if options.feedback_dir:
-        echo(f"wrote {len(taken_names)} feedback file(s) to {options.feedback_dir}/")
+        note(f"wrote {len(taken_names)} feedback file(s) to {options.feedback_dir}/")
     passed = [isinstance(r, CheckResult) and r.score.earned >= options.min_score and r.score.integrity
               and (r.reproduction is None or r.reproduction.passed is not False) for r in results]
     return 0 if all(passed) else 1
