@@ -11,6 +11,7 @@ test environment lacks it too; cnnreport itself comes only from the wheel.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +19,8 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+
+from cnnreport.rubric.scoring import check_report
 
 from helpers import REPO
 
@@ -65,6 +68,70 @@ print(cnnreport.__file__)
 print(md.version("cnnreport"))
 print("unmet:", "; ".join(unmet))
 """
+
+
+# Imported first in the new environment (a .pth line): every top-level module of a distribution
+# the wheel's own requirements do not reach (an extra's, the test tools') fails to import there,
+# as it would for a user who ran `pip install cnnreport` and nothing else.
+NO_EXTRAS = """
+import sys
+from importlib.abc import MetaPathFinder
+
+BLOCKED = frozenset({blocked!r})
+
+
+class NoExtras(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not a dependency of the wheel)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NoExtras())
+"""
+
+
+def _requirements_closure(wheel: Path) -> set[str]:
+    """The distributions the wheel's requirements (no extra) reach, transitively, as installed here."""
+    import importlib.metadata as md
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    with zipfile.ZipFile(wheel) as packed:
+        meta = next(n for n in packed.namelist() if n.endswith(".dist-info/METADATA"))
+        lines = packed.read(meta).decode("utf-8").splitlines()
+    todo = [(Requirement(line.split(":", 1)[1].strip()), "") for line in lines if line.startswith("Requires-Dist:")]
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    reached: set[str] = set()
+    while todo:
+        req, extra = todo.pop()
+        if req.marker is not None and not req.marker.evaluate({"extra": extra}):
+            continue
+        key = (canonicalize_name(req.name), tuple(sorted(req.extras)))
+        if key in seen:
+            continue
+        seen.add(key)
+        reached.add(key[0])
+        try:
+            below = md.requires(req.name) or []
+        except md.PackageNotFoundError:
+            continue
+        for line in below:
+            for e in [""] + sorted(req.extras):
+                todo.append((Requirement(line), e))
+    return reached
+
+
+def _outside_the_wheels_requirements(wheel: Path) -> list[str]:
+    import importlib.metadata as md
+
+    from packaging.utils import canonicalize_name
+
+    reached = _requirements_closure(wheel)
+    return sorted(module for module, dists in md.packages_distributions().items()
+                  if module not in sys.stdlib_module_names and module != "cnnreport"
+                  and not any(canonicalize_name(d) in reached for d in dists))
 
 
 def _source_copy(dest: Path) -> Path:
@@ -118,6 +185,10 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs_the_product_from_an_empty
     # Dependencies: a path line is appended to sys.path without running that folder's own .pth
     # files, so the checkout's editable install there is never activated.
     (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    blocked = _outside_the_wheels_requirements(wheel)
+    assert {"pytest", "moto", "jsonschema"} <= set(blocked) and "pypdf" not in blocked
+    (site / "no_extras.py").write_text(NO_EXTRAS.format(blocked=sorted(blocked)))
+    (site / "aa_no_extras.pth").write_text("import no_extras\n")
 
     # 3. An empty folder outside the repository, no path to the checkout.
     work = tmp_path / "empty"
@@ -149,8 +220,13 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs_the_product_from_an_empty
     _run([command, "render", "--study", study.name], cwd=work, env=env)  # the profile last trained
     assert (report / "report.json").stat().st_mtime_ns > first_json
     assert (report / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    checked = _run([command, "check", "reports/fashion-mnist"], cwd=work, env=env)
-    assert "verified" in checked.stdout
+    # `check` as installed, without extras, gives the score and evidence the development
+    # environment gives (with pypdf only in the test extra it called the PDF damaged: 86 of 87).
+    checked = json.loads(_run([command, "check", "reports/fashion-mnist", "--json"], cwd=work, env=env).stdout)
+    here = check_report(work / "reports" / "fashion-mnist").model_dump(mode="json")
+    assert checked["pdf"] == here["pdf"] == "read"
+    for key in ("score", "criteria", "human", "lists", "integrity"):
+        assert checked[key] == here[key], key
     # Everything the commands wrote is in the working folder: the study, runs/ and reports/.
     assert sorted(p.name for p in work.iterdir()) == ["fashion-mnist.toml", "reports", "runs"]
 

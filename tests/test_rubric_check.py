@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,20 @@ def test_report_json_carries_run_hashes_and_the_rubric_appendix(trained_study: T
 
 
 # ------------------------------------------------------------------------------- the defects
+
+
+def test_a_missing_pdf_library_never_calls_the_pdf_damaged(good, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without pypdf where the check runs, report.pdf is not read, and says so: the student loses
+    nothing to the grader's environment (an install without the test extra once scored 86 of 87,
+    "report.pdf damaged")."""
+    folder, result = good
+    assert result["pdf"] == "read"
+    monkeypatch.setitem(sys.modules, "pypdf", None)  # `import pypdf` raises ImportError
+    without = check_report(folder)
+    assert without["pdf"] == "no_reader" and earned(without) == earned(result)
+    assert any("pypdf package is missing" in n for n in without["notes"])
+    shown = json.dumps(without)
+    assert "damaged" not in shown and "unreadable" not in shown
 
 
 def test_deleted_figure_costs_its_item(good, copy: Path) -> None:

@@ -15,13 +15,14 @@ from typing import Any, Callable
 
 import pytest
 
+import cnnreport
 from cnnreport.cli import main
 from cnnreport.files import write_json
 from cnnreport.report.html import render_html
 from cnnreport.rubric import scoring
 from cnnreport.rubric.submission import Submission
 
-from helpers import REPO, TrainedStudy, copy_report, report_model
+from helpers import REPO, TrainedStudy, copy_report, numbers_heavy, report_model
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -222,6 +223,50 @@ def test_forty_thousand_cited_numbers_and_values_are_checked_in_seconds(workspac
     result = check_report(folder)
     assert time.perf_counter() - t0 < 12
     assert "cites" in item(result, "interpretation.cites_results")["evidence"]
+
+
+def _string_work(run: Callable[[], Any]) -> int:
+    """Characters handed to str methods by cnnreport's own code while run() runs: a count of the
+    work that grows with the text, the same on any machine (a quadratic step, such as the old
+    `rest.partition(tok)` once per number, makes it grow with the text's square)."""
+    package = str(Path(cnnreport.__file__).parent)
+    total = 0
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        nonlocal total
+        if event == "c_call" and frame.f_code.co_filename.startswith(package):
+            own = getattr(arg, "__self__", None)
+            if isinstance(own, str):
+                total += len(own)
+
+    sys.setprofile(hook)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return total
+
+
+def test_checking_is_linear_in_a_numbers_heavy_texts_size(trained_study, tmp_path):
+    """0.25 and 1 MB of numbers: the string work per byte stays the same (about 15 characters
+    per byte; the quadratic alignment this replaced did 36,000 per byte at 0.25 MB and 143,000 at
+    1 MB). Speed figures: bench/check_scaling.py, bench/README.md."""
+    work = {}
+    for mb in (0.25, 1.0):
+        folder = numbers_heavy(copy_report(trained_study.report_dir, tmp_path / f"r{mb}"), mb)
+        work[mb] = _string_work(lambda: check_report(folder))
+    per_byte = {mb: w / (mb * 1e6) for mb, w in work.items()}
+    assert per_byte[1.0] < 100 and per_byte[1.0] < 1.5 * per_byte[0.25], per_byte
+
+
+@pytest.mark.slow
+def test_a_ten_megabyte_numbers_heavy_report_is_graded_in_seconds(trained_study, tmp_path):
+    """A generous bound (about 4.5 s on a 2-core CPU): `pytest -m slow` runs it."""
+    folder = numbers_heavy(copy_report(trained_study.report_dir, tmp_path / "ten"), 10)
+    t0 = time.perf_counter()
+    result = check_report(folder)
+    assert time.perf_counter() - t0 < 60
+    assert result["score"]["integrity"] is True
 
 
 def test_a_failed_integrity_check_exits_1(workspace, capsys):
