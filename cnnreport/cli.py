@@ -24,6 +24,7 @@ from cnnreport.rubric.gradescope import VISIBILITIES
 from cnnreport.rubric.grading import Options, run_check
 from cnnreport.rubric.reproduce import new_seed
 from cnnreport.rubric.schema import load_rubric
+from cnnreport.rubric.submission import MAX_FILE_BYTES
 from cnnreport.rubric.report_json import schema_text
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
 from cnnreport.train.workspace import Workspace
@@ -191,7 +192,7 @@ Score a report folder against the course rubric (rubric.toml): per item the poin
 the evidence, and how to fix what is missing; human-judged items are listed apart and never
 counted. Without REPORT_DIR it checks reports/<study> of --study, else of the study last built in
 runs/. A submission is not trusted: every path it names is read only inside its folder, its study
-file is data (never executed), and no file over 64 MiB is read.
+file is data (never executed), and no file over {MAX_FILE_BYTES // 2**20} MiB is read.
 
 Grading a class (several folders, or --csv): each submission is graded in a process of its own,
 --jobs at once, within a time budget (--time-budget, default {TIME_BUDGET_S:.0f} s per submission;
