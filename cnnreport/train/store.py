@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from cnnreport.errors import UserError
 from cnnreport.files import (
     is_temporary,
+    naming,
+    remove_dead_temporaries,
     temporary_name,
     write_json,
     write_text,
-    writer_pid,
 )
 
 if TYPE_CHECKING:
@@ -142,10 +143,17 @@ def set_aside(run_dir: Path) -> Path:
 def write_run(study_dir: Path, run_id: str, fill: Callable[[Path], None]) -> Path:
     """Let `fill` write a run's files into a temporary folder, record their checksums, then
     rename the folder into place."""
-    study_dir.mkdir(parents=True, exist_ok=True)
     final = study_dir / run_id
-    tmp = temporary_name(final)
-    tmp.mkdir()
+    with naming(final):  # a full disk names the run folder, not its temporary
+        study_dir.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_name(final)
+        tmp.mkdir()
+        _fill_and_rename(tmp, final, fill)
+    return final
+
+
+def _fill_and_rename(tmp: Path, final: Path, fill: Callable[[Path], None]) -> None:
+    run_id = final.name
     try:
         fill(tmp)
         missing = [name for name in REQUIRED_FILES if not (tmp / name).is_file()]
@@ -159,33 +167,11 @@ def write_run(study_dir: Path, run_id: str, fill: Callable[[Path], None]) -> Pat
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final
 
 
 def clean_stale(study_dir: Path) -> list[Path]:
     """Remove temporary folders left by a killed build whose process is gone."""
-    removed = []
-    if not study_dir.is_dir():
-        return removed
-    for tmp in study_dir.iterdir():
-        if not is_temporary(tmp.name):
-            continue
-        pid = writer_pid(tmp.name)
-        if pid is not None and pid != os.getpid() and _alive(pid):
-            continue
-        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
-        removed.append(tmp)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return remove_dead_temporaries(study_dir)
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:
