@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
 from cnnreport.report import cache as memo
-from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt
+from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt, text_color_on
 
 LAYER_COLORS = {"Rescaling": "#c9d6e2", "Conv2D": PALETTE[0], "MaxPooling2D": PALETTE[3],
                 "AveragePooling2D": PALETTE[3], "Flatten": "#b0b0b0", "Dense": PALETTE[1],
@@ -52,9 +52,7 @@ def architecture_diagram(model: dict[str, Any], input_shape: Sequence[int], out_
                                  facecolor=color, edgecolor="#333333", lw=0.6, alpha=0.9)
             ax.add_patch(box)
             label = "input" if layer["type"] == "Input" else _block_label(layer)
-            dark = layer["type"] in ("Conv2D", "Dense", "MaxPooling2D", "AveragePooling2D")
-            ax.text(i + 0.5, 0.5, label, ha="center", va="center", fontsize=6.5,
-                    color="white" if dark else "#1b1b1b")
+            ax.text(i + 0.5, 0.5, label, ha="center", va="center", fontsize=6.5, color=text_color_on(color))
             ax.text(i + 0.5, -0.22, "×".join(str(d) for d in shape), ha="center", va="top", fontsize=6.5)
             if layer["params"]:
                 ax.text(i + 0.5, -0.52, f"{layer['params']:,} p", ha="center", va="top",
