@@ -1,11 +1,16 @@
 """Command line: parse, call the library, print. `main(argv) -> int` so tests call it directly.
 
-Exit codes: 0 success; 1 the job ran but a check failed; 2 bad input (one line, no traceback).
+Exit codes (errors.py): 0 success; 1 the job ran but a check failed; 2 bad input; 3 the
+environment refused (no space, read-only, permission denied, too many open files); 4 another
+build of the study holds its runs folder; 128 + n stopped by signal n (130 Ctrl-C, 129 SIGHUP,
+143 SIGTERM). Every failure is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,8 +18,9 @@ from typing import Any, Callable
 
 from cnnreport import __version__
 from cnnreport.backend import choose_default_backend, import_keras
+from cnnreport import signals
 from cnnreport.console import Echo, say
-from cnnreport.errors import UserError
+from cnnreport.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_REFUSED, Busy, UserError, refusal_line
 from cnnreport.study.loading import load_study, resolve_study_path
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
 
@@ -55,10 +61,10 @@ def _default_to_last_study(args: argparse.Namespace, runs_root: Path, echo: Echo
     from cnnreport.train import store
 
     note = store.last_study(runs_root)
-    if note is None:
-        args.study = DEFAULT_STUDY
-        echo(f"study: {DEFAULT_STUDY} (the default; nothing built in {runs_root}/ yet; --study picks another)")
-        return
+    if note is None:  # never a data set to load in its place: the answer is to build first
+        raise UserError(f"nothing was built in {runs_root}/: no study has been trained there; run "
+                        "`cnnreport build --study fashion-mnist --profile quick` (the offline demo) or "
+                        "`cnnreport build --study YOUR-STUDY.toml` first, or pass --runs-dir where you built")
     if Path(note["study"]).is_absolute() and not Path(note["study"]).is_file():
         raise UserError(f"{runs_root / store.LAST_STUDY_FILE}: the study last built here, {note['study']}, "
                         "is gone; pass --study")
@@ -67,13 +73,45 @@ def _default_to_last_study(args: argparse.Namespace, runs_root: Path, echo: Echo
 
 
 def _remember_study(args: argparse.Namespace, study) -> None:
-    """Note the study just trained, for the commands that read finished work. A built-in name
-    is kept as it is; a file as its absolute path (told apart as the loader tells them)."""
+    """Note the study just trained and the --data-dir it was trained from, for the commands that
+    read finished work. A built-in name is kept as it is; a file as its absolute path (told apart
+    as the loader tells them)."""
     from cnnreport.train import store
 
     given = Path(args.study)
     reference = str(given.resolve()) if given.suffix == ".toml" or given.exists() else args.study
-    store.remember_study(args.runs_dir, study.name, reference)
+    data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
+    store.remember_study(args.runs_dir, study.name, reference, data_dir)
+
+
+def _reader(args: argparse.Namespace, echo: Echo = say):
+    """The study and workspace of a command that reads finished work (render, serve, deploy,
+    endpoint-test). Stops, before any data set is loaded, when nothing was built for the study
+    here; without --data-dir, reads the data the study was last built from."""
+    from cnnreport.train import store
+
+    study = _study(args)
+    runs_root = Path(args.runs_dir)
+    study_dir = store.study_runs_dir(runs_root, study.name)
+    if not store.has_runs(study_dir):
+        shown = args.study if args.study in ("cifar10", "fashion-mnist") else study.source
+        raise UserError(f"nothing was built for study {study.name} in {runs_root}/ (no run in {study_dir}/); "
+                        f"run `cnnreport build --study {shown}` first, or pass --runs-dir where you built it")
+    note = store.last_study(runs_root)
+    if args.data_dir is None and note is not None and note["name"] == study.name and note.get("data_dir"):
+        if not Path(note["data_dir"]).exists():
+            raise UserError(f"{runs_root / store.LAST_STUDY_FILE}: {study.name} was last built from --data-dir "
+                            f"{note['data_dir']}, which is gone; pass --data-dir")
+        args.data_dir = note["data_dir"]
+        echo(f"data: {args.data_dir} (the --data-dir of the last build here; --data-dir picks another)")
+    return study, _workspace(args)
+
+
+def _study_lock(args: argparse.Namespace, study, which: str, command: str, **options: Any):
+    from cnnreport.train import lock, store
+
+    path = store.study_runs_dir(args.runs_dir, study.name) / which
+    return lock.holding(path, command, wait=not args.no_wait, echo=say, **options)
 
 
 def _train_here(args: argparse.Namespace, study, ws) -> dict[str, int]:
@@ -121,9 +159,18 @@ def _estimate_full_profile_on_cpu(args: argparse.Namespace, study, ws) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from cnnreport.train.lock import BUILD_LOCK
+
     study = _study(args)
     if args.dry_run and args.backend != "sagemaker":
         raise UserError("--dry-run plans SageMaker training jobs: use it with --backend sagemaker")
+    if args.dry_run:  # plans only: nothing written, no lock
+        return _train(args, study)
+    with _study_lock(args, study, BUILD_LOCK, "train"):
+        return _train(args, study)
+
+
+def _train(args: argparse.Namespace, study) -> int:
     if args.backend == "sagemaker":
         from cnnreport.deploy.training_jobs import train_sagemaker
 
@@ -145,7 +192,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from cnnreport.deploy.server import serve
 
-    serve(_study(args), _workspace(args), args.model, args.seed, args.host, args.port, args.max_body, say,
+    serve(*_reader(args), args.model, args.seed, args.host, args.port, args.max_body, say,
           workers=args.workers)
     return 0
 
@@ -153,7 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     from cnnreport.deploy.endpoints import deploy, describe_plan, plan_deploy
 
-    plan = plan_deploy(_study(args), _workspace(args), args.model, args.seed, args.region,
+    plan = plan_deploy(*_reader(args), args.model, args.seed, args.region,
                        args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run, say)
     say(describe_plan(plan))
     if not args.dry_run:
@@ -171,7 +218,7 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
 def cmd_endpoint_test(args: argparse.Namespace) -> int:
     from cnnreport.deploy.endpoint_test import endpoint_test
 
-    t = endpoint_test(_study(args), _workspace(args), args.endpoint, args.local, args.n,
+    t = endpoint_test(*_reader(args), args.endpoint, args.local, args.n,
                       args.model, args.seed, args.region, say)
     # 1: the endpoint disagrees with the local model, or answered a bad request otherwise than expected
     return 0 if t["agreement"] == 1.0 and t["same_model"] and t["bad_requests_as_expected"] else 1
@@ -179,17 +226,28 @@ def cmd_endpoint_test(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from cnnreport.pipeline import render
+    from cnnreport.train import lock, store
 
-    render(_study(args), _workspace(args), say, pdf=not args.no_pdf)
+    study, ws = _reader(args)
+    building = lock.holder_now(store.study_runs_dir(ws.runs_root, study.name) / lock.BUILD_LOCK)
+    if building is not False and not args.partial:
+        who = building.describe() if building else "another cnnreport build"
+        raise Busy(f"{who} is building {study.name} in {ws.runs_root}/ and renders it when done; wait for it, "
+                   "or pass --partial to render the runs finished so far")
+    with _study_lock(args, study, lock.RENDER_LOCK, "render", unless_read_only=True):
+        render(study, ws, say, pdf=not args.no_pdf, partial=args.partial)
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from cnnreport.pipeline import render
+    from cnnreport.train.lock import BUILD_LOCK, RENDER_LOCK
 
     study, ws = _study(args), _workspace(args)
-    _train_here(args, study, ws)
-    render(study, ws, say, pdf=not args.no_pdf)
+    with _study_lock(args, study, BUILD_LOCK, "build"):
+        _train_here(args, study, ws)
+        with _study_lock(args, study, RENDER_LOCK, "build"):
+            render(study, ws, say, pdf=not args.no_pdf)
     return 0
 
 
@@ -343,6 +401,12 @@ def _reader_options(p: argparse.ArgumentParser) -> None:
     _study_options(p, profile_default=None, reads_finished_work=True)
 
 
+def _no_wait_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--no-wait", action="store_true",
+                   help=f"exit at once (code {EXIT_BUSY}) when another {what} of the study is running, "
+                        "instead of waiting for it")
+
+
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model name as in the report (default: the reference CNN)")
     p.add_argument("--seed", type=int, help="seed (default: best final validation accuracy)")
@@ -367,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, "build")
     _study_options(p)
     p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
+    _no_wait_option(p, "build")
     p.set_defaults(handler=cmd_build)
 
     p = _subcommand(sub, "train")
@@ -378,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SageMaker training jobs the runs are split into, all at once (default 4)")
     p.add_argument("--dry-run", action="store_true",
                    help="with --backend sagemaker: print the jobs, their runs, instance, image and cost; create nothing")
+    _no_wait_option(p, "build or train")
     p.set_defaults(handler=cmd_train)
 
     p = _subcommand(sub, "serve")
@@ -417,7 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _subcommand(sub, "render")
     _reader_options(p)
-    p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
+    p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only (an earlier report.pdf is removed)")
+    p.add_argument("--partial", action="store_true",
+                   help="render the runs finished so far, while a build runs or after one stopped (needs a "
+                        "finished run of the baseline and of the reference CNN)")
+    _no_wait_option(p, "render")
     p.set_defaults(handler=cmd_render)
 
     p = _subcommand(sub, "bench")
@@ -458,16 +528,45 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
-    try:
-        if args.command not in ("init", "check", "undeploy", "render"):  # render: only on a memo miss
-            import_keras()
-        return args.handler(args)
-    except UserError as exc:
-        print(f"cnnreport: error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        print("cnnreport: interrupted; finished runs are kept, the next build resumes", file=sys.stderr)
-        return 130
+    with signals.stop_as_interrupt():  # SIGTERM and SIGHUP clean up as Ctrl-C does
+        try:
+            if args.command not in ("init", "check", "undeploy", "render"):  # render: only on a memo miss
+                import_keras()
+            return args.handler(args)
+        except UserError as exc:
+            return _fail(str(exc), EXIT_BAD_INPUT)
+        except Busy as exc:
+            return _fail(str(exc), EXIT_BUSY)
+        except OSError as exc:  # the environment refused: one line, what to do
+            if os.environ.get("CNNREPORT_TRACEBACK"):
+                raise
+            return _fail(refusal_line(exc, _movable_folders(args)), EXIT_REFUSED)
+        except KeyboardInterrupt as exc:
+            print(f"cnnreport: {_stopped_line(args.command, exc)}", file=sys.stderr, flush=True)
+            return signals.exit_code(exc)
+
+
+def _fail(line: str, code: int) -> int:
+    with contextlib.suppress(OSError):  # stderr itself may be gone (a closed terminal)
+        print(f"cnnreport: error: {line}", file=sys.stderr, flush=True)
+    return code
+
+
+def _movable_folders(args: argparse.Namespace) -> dict[Path, str]:
+    """The folders an option moves elsewhere, for the line about a full or read-only disk."""
+    options = {"runs_dir": "--runs-dir", "reports_dir": "--reports-dir"}
+    return {Path(getattr(args, key)): option for key, option in options.items() if getattr(args, key, None)}
+
+
+def _stopped_line(command: str, exc: KeyboardInterrupt) -> str:
+    how = "interrupted" if not isinstance(exc, signals.Stopped) or exc.name == "Ctrl-C" else f"stopped by {exc.name}"
+    if command == "build":
+        return f"{how}; finished runs are kept and the report files are as they were; the next build resumes"
+    if command == "train":
+        return f"{how}; finished runs are kept, the next build resumes"
+    if command == "render":
+        return f"{how}; the report files are as they were before this render"
+    return how
 
 
 def entry() -> None:

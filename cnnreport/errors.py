@@ -72,22 +72,22 @@ def refusal_line(exc: OSError, options: dict[Path, str] | None = None) -> str:
     `options` maps a folder to the command-line option that moves it (runs/ → --runs-dir), so
     the line can offer the way around a full or read-only disk."""
     code = errno_of(exc)
-    path = _one_line(path_of(exc) or "(the system named no file)")
-    elsewhere = _elsewhere(path, options or {}) if path_of(exc) else ""
+    named = path_of(exc)
+    at = f"{_one_line(named)}: " if named else ""
+    elsewhere = _elsewhere(named, options or {}) if named else ""
     if code in _NO_SPACE:
-        return (f"{path}: no space left on the device (or the disk quota is used up); free some space "
-                f"there and run the command again{elsewhere}")
+        return (f"{at}no space left on the device (or the disk quota is used up); free some space there "
+                f"and run the command again{elsewhere}")
     if code in _READ_ONLY:
-        return f"{path}: the file system is read-only; run where you can write{elsewhere}"
+        return f"{at}the file system is read-only; run where you can write{elsewhere}"
     if code in _DENIED:
-        return (f"{path}: permission denied; make it writable for your user (ls -ld shows its owner)"
-                f"{elsewhere}")
+        return f"{at}permission denied; make it writable for your user (ls -ld shows its owner){elsewhere}"
     if code in _TOO_MANY_FILES:
-        return (f"{path}: too many open files (this process may open {_open_file_limit()}); raise the limit "
-                "with `ulimit -n 4096` in this shell and run the command again")
+        return (f"{at}too many open files (this process may open {_open_file_limit()}); raise the limit with "
+                "`ulimit -n 4096` in this shell and run the command again")
     name = errno_codes.errorcode.get(code, "no errno") if code is not None else "no errno"
     said = " ".join((exc.strerror or str(exc) or type(exc).__name__).split())
-    return f"{path}: the system refused: {said} ({name})"
+    return f"{at}the system refused: {said} ({name})"
 
 
 def _one_line(text: str) -> str:

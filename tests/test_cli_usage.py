@@ -13,6 +13,7 @@ import pytest
 
 from cnnreport import __version__, cli
 from cnnreport.data.splits import Splits
+from cnnreport.errors import UserError
 from cnnreport.train import estimate, levers, store
 from cnnreport.train.engine import StepTiming
 from cnnreport.train.plan import plan_runs
@@ -46,7 +47,7 @@ def test_each_command_help_describes_it_with_an_example(command, capsys):
 
 def test_train_and_build_record_the_study_they_built(trained_study):
     note = json.loads((trained_study.runs / store.LAST_STUDY_FILE).read_text(encoding="utf-8"))
-    assert note == {"name": "tiny", "study": str(trained_study.study_file.resolve())}
+    assert note == {"name": "tiny", "study": str(trained_study.study_file.resolve()), "data_dir": None}
 
 
 def test_render_and_check_default_to_the_study_last_built_here(trained_copy, monkeypatch, capsys):
@@ -62,16 +63,15 @@ def test_render_and_check_default_to_the_study_last_built_here(trained_copy, mon
     assert "study: tiny (the last built in runs/" in err
 
 
-def test_without_a_build_here_the_default_study_is_taken_and_named(tmp_path):
+def test_without_a_build_here_nothing_is_guessed_and_the_build_command_is_named(tmp_path):
     args = argparse.Namespace(study=None)
-    notes: list[str] = []
-    cli._default_to_last_study(args, tmp_path / "runs", notes.append)
-    assert args.study == "cifar10" and notes == ["study: cifar10 (the default; nothing built in "
-                                                 f"{tmp_path / 'runs'}/ yet; --study picks another)"]
+    with pytest.raises(UserError, match=r"nothing was built in .*runs/: .*`cnnreport build --study"):
+        cli._default_to_last_study(args, tmp_path / "runs", print)
     args = argparse.Namespace(study="fashion-mnist")  # an explicit study always wins, silently
+    notes: list[str] = []
     store.remember_study(tmp_path / "runs", "tiny", "/elsewhere/tiny.toml")
     cli._default_to_last_study(args, tmp_path / "runs", notes.append)
-    assert args.study == "fashion-mnist" and len(notes) == 1
+    assert args.study == "fashion-mnist" and notes == []
 
 
 def test_a_last_built_study_file_that_is_gone_is_one_clear_line(tmp_path, capsys):

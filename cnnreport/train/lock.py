@@ -15,6 +15,7 @@ that the previous one ended without releasing it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -25,7 +26,7 @@ from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
-from cnnreport.errors import Busy
+from cnnreport.errors import Busy, errno_of
 from cnnreport.files import naming, write_json
 
 BUILD_LOCK = ".lock"  # build and train
@@ -79,31 +80,34 @@ def _who(holder: Holder | None) -> str:
 
 
 @contextlib.contextmanager
-def holding(lock_path: Path, command: str, *, wait: bool = True, echo: Echo = print) -> Iterator[None]:
+def holding(lock_path: Path, command: str, *, wait: bool = True, echo: Echo = print,
+            unless_read_only: bool = False) -> Iterator[None]:
     """Hold the lock at `lock_path` for the block.
 
     When another process holds it: without `wait`, Busy at once; else one line says what is
     waited for, and the block starts when that process is done. A holder note left by a process
-    that died holding the lock is reported as taken over."""
+    that died holding the lock is reported as taken over. With `unless_read_only`, a folder this
+    process may not write to (a handed-in runs/ folder a grader renders) is read without a lock:
+    no cnnreport of this user can be writing there."""
     lock_path = Path(lock_path)
-    with naming(lock_path):
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path))
-    folder = f"{lock_path.parent}/"
-    with naming(lock_path):
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            other = _holder_soon(lock_path)
-            if not wait:
-                raise Busy(f"{folder} is in use by {_who(other)}; run again when it is done, or without "
-                           "--no-wait to wait for it") from None
-            echo(f"waiting for {_who(other)} ({folder} is in use; Ctrl-C stops waiting)")
-            lock.acquire(poll_interval=WAIT_POLL_S)
+    try:
+        with naming(lock_path):
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            _acquire(lock, lock_path, wait, echo)
+    except OSError as exc:
+        if not (unless_read_only and errno_of(exc) in (errno.EROFS, errno.EACCES, errno.EPERM)):
+            raise
+        locked = False
+    else:
+        locked = True
+    if not locked:
+        yield
+        return
     try:
         left = read_holder(lock_path)  # we hold the lock: a note here is a dead holder's
         if left is not None and left.pid != os.getpid():
-            echo(f"{folder}: {left.describe()} ended without releasing its lock (killed?); taken over")
+            echo(f"{lock_path.parent}/: {left.describe()} ended without releasing its lock (killed?); taken over")
         with naming(lock_path):
             write_json(note_path(lock_path), asdict(Holder(os.getpid(), command, time.time(), socket.gethostname())))
         yield
@@ -112,6 +116,18 @@ def holding(lock_path: Path, command: str, *, wait: bool = True, echo: Echo = pr
             note_path(lock_path).unlink(missing_ok=True)
         finally:
             lock.release()
+
+
+def _acquire(lock: FileLock, lock_path: Path, wait: bool, echo: Echo) -> None:
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        other = _holder_soon(lock_path)
+        if not wait:
+            raise Busy(f"{lock_path.parent}/ is in use by {_who(other)}; run again when it is done, or "
+                       "without --no-wait to wait for it") from None
+        echo(f"waiting for {_who(other)} ({lock_path.parent}/ is in use; Ctrl-C stops waiting)")
+        lock.acquire(poll_interval=WAIT_POLL_S)
 
 
 def holder_now(lock_path: Path) -> Holder | None | bool:
