@@ -77,18 +77,28 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def destination_of(path: Path) -> Path:
+    """The file a temporary stands for (its name without the temporary prefixes), else `path`."""
+    path = Path(path)
+    name = path.name
+    while (m := _TMP_NAME.match(name)) is not None:
+        name = name[m.end():]
+    return path.with_name(name) if name else path
+
+
 @contextlib.contextmanager
-def naming(path: Path) -> Iterator[None]:
+def naming(path: Path, always: bool = False) -> Iterator[None]:
     """A system error inside the block that names no file, or names a temporary, is raised again
-    naming `path` (what the user knows: report.pdf, a run folder), with the same errno. Libraries
+    naming `path` (what the user knows: report.pdf, a run folder), with the same errno; with
+    `always`, whatever file it names (a library that resolved a link the user gave). Libraries
     writing through an open file (numpy, zipfile, WeasyPrint) report ENOSPC without a file name."""
     try:
         yield
     except OSError as exc:
         said = path_of(exc)
-        if said is not None and not any(is_temporary(part) for part in Path(said).parts):
+        if not always and said is not None and not any(is_temporary(part) for part in Path(said).parts):
             raise
-        raise OSError(errno_of(exc), exc.strerror or str(exc), str(path)) from exc
+        raise OSError(errno_of(exc), exc.strerror or str(exc), str(destination_of(path))) from exc
 
 
 @contextlib.contextmanager

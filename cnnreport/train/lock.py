@@ -92,8 +92,9 @@ def holding(lock_path: Path, command: str, *, wait: bool = True, echo: Echo = pr
     lock_path = Path(lock_path)
     lock = FileLock(str(lock_path))
     try:
-        with naming(lock_path):
+        with naming(lock_path.parent):
             lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with naming(lock_path, always=True):  # as given: filelock names the file with links resolved
             _acquire(lock, lock_path, wait, echo)
     except OSError as exc:
         if not (unless_read_only and errno_of(exc) in (errno.EROFS, errno.EACCES, errno.EPERM)):
