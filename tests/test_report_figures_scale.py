@@ -125,6 +125,8 @@ def test_curves_of_one_or_two_epochs_are_drawn_as_points_on_whole_epochs(epochs,
             assert list(ax.get_xticks()) == list(range(1, epochs + 1))  # not 0.96 … 1.04
             lo, hi = ax.get_xlim()
             assert lo < 1 and hi > epochs
+            firsts = [line.get_xdata()[0] for line in series]  # the series of one epoch side by side
+            assert len(set(firsts)) == len(series) and all(abs(x - 1) < 0.4 for x in firsts)
 
 
 def test_probe_figures_keep_their_legends_off_the_bars(tmp_path, monkeypatch):
@@ -139,3 +141,24 @@ def test_probe_figures_keep_their_legends_off_the_bars(tmp_path, monkeypatch):
     assert len(figures) == 2
     for fig in figures:
         _check(fig)
+
+
+@pytest.mark.slow  # a real build of 75 runs: about 60–80 s on a 2-core CPU
+def test_every_figure_of_a_real_twelve_level_five_seed_build_holds(tmp_path, fashion_copy, monkeypatch, capsys):
+    """12 kernel sizes × 5 seeds on the tiny subset, one epoch (curves as points): no figure of
+    the report has overlapping text or a legend over its data, and the curves tell 12 levels apart."""
+    from helpers import run_cli, shared_study_toml
+
+    study = tmp_path / "twelve.toml"
+    study.write_text(shared_study_toml(name="twelve", seeds="[0, 1, 2, 3, 4]", epochs=1,
+                                       levels=str(TWELVE)), encoding="utf-8")
+    figures = capture_figures(monkeypatch)
+    code, out, err = run_cli(["build", "--study", study, "--runs-dir", tmp_path / "runs",
+                              "--reports-dir", tmp_path / "reports", "--no-pdf"], capsys)
+    assert code == 0, err
+    assert "75 runs" in out and len(figures) >= 29
+    for fig in figures:
+        assert overlapping_texts(fig) == [], [t.get_text() for t in fig.axes[0].get_xticklabels()][:3]
+        assert legends_over_data(fig) == []
+    curves = [f for f in figures if len(f.axes) == 2 and len(series_looks(f.axes[0])) == 12]
+    assert len(curves) == 1 and len(set(series_looks(curves[0].axes[0]))) == 12
