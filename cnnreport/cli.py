@@ -298,8 +298,10 @@ HELP = {
 Train every run of the study that is not stored yet (each (model, seed), plus the locality
 probe's runs), then render reports/<study>/ (report.html, report.pdf, report.json, figures/) and
 check it against the rubric. Runs are found again by a hash of everything that decides them, so a
-second build trains nothing and a stopped build resumes. Without a GPU, the full profile first
-says how long it would take on this machine and how to run the quick profile instead.""", """\
+second build trains nothing and a stopped build resumes. One build of a study runs at a time: a
+second one waits for the first, then skips what it finished (--no-wait: exit 4 at once). Without a
+GPU, the full profile first says how long it would take on this machine and how to run the quick
+profile instead.""", """\
 examples:
   cnnreport build --study fashion-mnist --profile quick   # offline demo, minutes on a CPU
   cnnreport build                                         # the CIFAR-10 lab, full profile (GPU)
@@ -316,10 +318,13 @@ examples:
     "render": ("rebuild the report from runs/ without training", """\
 Rebuild reports/<study>/ from the stored runs alone (and the data set, for its figures); never
 trains, and fails with one line naming what is missing. Without --study it renders the study last
-built in --runs-dir, at the profile it was last trained with.""", """\
+built in --runs-dir, at the profile it was last trained with and from the --data-dir it was built
+from. The report's files replace the previous ones together, or not at all. While a build of the
+study runs, it says so and stops (exit 4), unless --partial asks for the runs finished so far.""", """\
 examples:
   cnnreport render                          # the study last built here
-  cnnreport render --study fashion-mnist --no-pdf"""),
+  cnnreport render --study fashion-mnist --no-pdf
+  cnnreport render --partial                # while a long build runs"""),
     "check": ("score reports against the rubric, with evidence (exit 1 below --min-score or on a "
               "failed integrity check)", """\
 Score a report folder against the course rubric (rubric.toml): per item the points verified,

@@ -144,6 +144,7 @@ def test_probe_figures_keep_their_legends_off_the_bars(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow  # a real build of 75 runs: about 60–80 s on a 2-core CPU
+@pytest.mark.filterwarnings("ignore:More than 20 figures")  # kept open on purpose, to be measured
 def test_every_figure_of_a_real_twelve_level_five_seed_build_holds(tmp_path, fashion_copy, monkeypatch, capsys):
     """12 kernel sizes × 5 seeds on the tiny subset, one epoch (curves as points): no figure of
     the report has overlapping text or a legend over its data, and the curves tell 12 levels apart."""
