@@ -35,6 +35,7 @@ from helpers import (
     remove_model_runs,
     run_cli,
     start_cli,
+    subprocess_env,
     write_idx_folder,
 )
 
@@ -143,6 +144,21 @@ def test_a_refusal_while_the_pdf_is_written_leaves_the_report_whole(code, words,
     assert line.startswith(f"cnnreport: error: {file_named or trained_copy.report_dir / 'report.pdf'}: {words}")
     assert _report_bytes(trained_copy.report_dir) == old  # HTML and JSON were written, and thrown away
     assert not _temporaries(trained_copy.report_dir)
+
+
+def test_too_many_open_files_for_real_is_one_line_with_the_limit(trained_copy, tmp_path):
+    """A render allowed 24 open files: the fonts it reads run past that."""
+    import resource
+
+    limit = 24
+    proc = subprocess.run([sys.executable, "-m", "cnnreport.cli", *map(str, _render_args(trained_copy, "--no-pdf"))],
+                          capture_output=True, text=True, env=subprocess_env(), cwd=trained_copy.root, timeout=300,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+    if proc.returncode == 0:
+        pytest.skip(f"this render opened fewer than {limit} files at once here; the injected variant ran")
+    assert proc.returncode == EXIT_REFUSED, proc.stderr
+    line = _one_line(proc.stderr)
+    assert f"too many open files (this process may open {limit} files)" in line and "ulimit -n" in line
 
 
 # ----------------------------------------------------------------------- a real full or read-only disk

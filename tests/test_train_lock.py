@@ -35,7 +35,7 @@ def _holder_process(lock_path, seconds):
 
 def test_a_second_holder_waits_says_so_once_then_goes_on(tmp_path):
     path = tmp_path / "runs" / "tiny" / lock.BUILD_LOCK
-    first = _holder_process(path, 1.5)
+    first = _holder_process(path, 0.8)
     try:
         said = []
         with lock.holding(path, "build", echo=said.append):
@@ -77,7 +77,8 @@ def test_a_lock_whose_holder_was_killed_is_taken_over_and_said_so(tmp_path):
     assert len(said) == 1 and f"by pid {first.pid} ended without releasing its lock" in said[0]
 
 
-def test_holders_in_threads_take_turns(tmp_path):
+def test_holders_in_threads_take_turns(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "WAIT_POLL_S", 0.01)
     path = tmp_path / lock.BUILD_LOCK
     inside, overlaps = [], []
 
@@ -85,7 +86,7 @@ def test_holders_in_threads_take_turns(tmp_path):
         with lock.holding(path, "train", echo=lambda line: None):
             inside.append(1)
             overlaps.append(len(inside))
-            time.sleep(0.05)
+            time.sleep(0.02)
             inside.pop()
 
     threads = [threading.Thread(target=work) for _ in range(4)]

@@ -213,7 +213,8 @@ def load_runs(study_dir: Path, run_ids: list[str] | None = None) -> list[dict[st
     missing = [r for r, why in problems.items() if why == "absent"]
     if missing:
         raise UserError(f"{study_dir}: {len(missing)} of {len(run_ids)} runs are missing "
-                        f"(e.g. {missing[0]}); run `cnnreport build` (or `train`) first")
+                        f"(e.g. {missing[0]}); run `cnnreport build` (or `train`) first, or "
+                        "`cnnreport render --partial` for a report of the runs finished so far")
     return [read_run(study_dir / r) for r in run_ids]
 
 
