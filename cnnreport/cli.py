@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from cnnreport import __version__
+from cnnreport import __version__, signals
 from cnnreport.backend import choose_default_backend, import_keras
-from cnnreport import signals
 from cnnreport.console import Echo, say
 from cnnreport.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_REFUSED, Busy, UserError, refusal_line
 from cnnreport.study.loading import load_study, resolve_study_path
@@ -94,9 +93,8 @@ def _reader(args: argparse.Namespace, echo: Echo = say):
     runs_root = Path(args.runs_dir)
     study_dir = store.study_runs_dir(runs_root, study.name)
     if not store.has_runs(study_dir):
-        shown = args.study if args.study in ("cifar10", "fashion-mnist") else study.source
         raise UserError(f"nothing was built for study {study.name} in {runs_root}/ (no run in {study_dir}/); "
-                        f"run `cnnreport build --study {shown}` first, or pass --runs-dir where you built it")
+                        f"run `cnnreport build --study {args.study}` first, or pass --runs-dir where you built it")
     note = store.last_study(runs_root)
     if args.data_dir is None and note is not None and note["name"] == study.name and note.get("data_dir"):
         if not Path(note["data_dir"]).exists():
@@ -232,8 +230,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     building = lock.holder_now(store.study_runs_dir(ws.runs_root, study.name) / lock.BUILD_LOCK)
     if building is not False and not args.partial:
         who = building.describe() if building else "another cnnreport build"
-        raise Busy(f"{who} is building {study.name} in {ws.runs_root}/ and renders it when done; wait for it, "
-                   "or pass --partial to render the runs finished so far")
+        doing = ("is training" if building and building.command == "train"
+                 else "is building") + f" {study.name} in {ws.runs_root}/"
+        then = "" if building and building.command == "train" else " and renders it when done"
+        raise Busy(f"{who} {doing}{then}; wait for it, or pass --partial to render the runs finished so far")
     with _study_lock(args, study, lock.RENDER_LOCK, "render", unless_read_only=True):
         render(study, ws, say, pdf=not args.no_pdf, partial=args.partial)
     return 0
@@ -547,14 +547,18 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             return _fail(refusal_line(exc, _movable_folders(args)), EXIT_REFUSED)
         except KeyboardInterrupt as exc:
-            print(f"cnnreport: {_stopped_line(args.command, exc)}", file=sys.stderr, flush=True)
+            _to_stderr(f"cnnreport: {_stopped_line(args.command, exc)}")
             return signals.exit_code(exc)
 
 
 def _fail(line: str, code: int) -> int:
-    with contextlib.suppress(OSError):  # stderr itself may be gone (a closed terminal)
-        print(f"cnnreport: error: {line}", file=sys.stderr, flush=True)
+    _to_stderr(f"cnnreport: error: {line}")
     return code
+
+
+def _to_stderr(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # stderr may be gone: SIGHUP is a terminal closing
+        print(line, file=sys.stderr, flush=True)
 
 
 def _movable_folders(args: argparse.Namespace) -> dict[Path, str]:

@@ -37,7 +37,7 @@ def test_two_trains_at_once_train_each_run_exactly_once(trained_copy, tmp_path, 
         code, out, err = run_cli(["render", "--study", trained_copy.study_file, "--runs-dir", trained_copy.runs,
                                   "--reports-dir", trained_copy.reports], capsys)
         assert code == EXIT_BUSY and len(err.strip().splitlines()) == 1, err
-        assert "is building tiny" in err and "--partial" in err
+        assert "is training tiny" in err and "--partial" in err
     finally:
         results = [first.finish(), second.finish()]
     assert [code for code, _ in results] == [0, 0], results
