@@ -49,7 +49,7 @@ def pid_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):  # another user's process, or a platform that cannot tell
+    except OSError:  # EPERM: another user's process; or a platform that cannot tell
         return True
     return True
 
@@ -135,9 +135,8 @@ def replace_together(folder: Path, names: Sequence[str]) -> Iterator[dict[str, P
     try:
         yield temps
         with signals.held():
-            with naming(folder / JOURNAL):
-                write_json(folder / JOURNAL, {"replace": {t.name: n for n, t in temps.items() if t.exists()},
-                                              "remove": [n for n, t in temps.items() if not t.exists()]})
+            write_json(folder / JOURNAL, {"replace": {t.name: n for n, t in temps.items() if t.exists()},
+                                          "remove": [n for n, t in temps.items() if not t.exists()]})
             committed = True
             finish_replacing(folder)
     except BaseException:
@@ -150,7 +149,8 @@ def replace_together(folder: Path, names: Sequence[str]) -> Iterator[dict[str, P
 def finish_replacing(folder: Path) -> bool:
     """Complete a `replace_together` that was stopped among its renames. Returns True when there
     was one to complete."""
-    journal = Path(folder) / JOURNAL
+    folder = Path(folder)
+    journal = folder / JOURNAL
     try:
         plan = json.loads(journal.read_text(encoding="utf-8"))
         moves, removes = dict(plan["replace"]), list(plan["remove"])
