@@ -4,7 +4,7 @@ TensorFlow is the default backend where it is installed (faster on a CPU, and ne
 SavedModel export); JAX where TensorFlow is absent, and JAX where a GPU is visible and JAX has
 its CUDA plugin (`pip install 'cnnreport[gpu]'`): there the seeds of each architecture train as
 one vmapped program (train/batched.py). Keras is imported only by the commands that need it:
-`render` imports it only when its cache misses (report/cache.py).
+`render` imports it only when its cache misses (cnnreport/memo.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,6 @@ def import_keras() -> Any:
     """Import Keras (and its backend) with the C++ runtime's start-up lines (absl, oneDNN) kept
     off stderr: they are not the user's concern, and an error must stay one line. Should the
     import fail, what it printed is shown after all."""
-    import tempfile
-
     choose_default_backend()
     if "keras" in sys.modules:
         return sys.modules["keras"]

@@ -20,6 +20,17 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.backend import import_keras
+from cnnreport.data.sources import CIFAR10_CLASSES, load_dataset
+from cnnreport.data.splits import Splits, make_splits
+from cnnreport.formatting import fmt_sd_pts
+from cnnreport.study.loading import load_study
+from cnnreport.train import levers
+from cnnreport.train.engine import ProgramCache, train_group
+from cnnreport.train.models import make_model
+from cnnreport.train.plan import plan_runs
+from cnnreport.train.runner import groups_of, save_run
+
 NAIVE_BATCH = 128
 ACCURACY_TOLERANCE = 0.005  # speed must not cost accuracy: means within 0.5 points
 
@@ -27,8 +38,6 @@ ACCURACY_TOLERANCE = 0.005  # speed must not cost accuracy: means within 0.5 poi
 def synthetic_like(splits: Any, seed: int = 0) -> Any:
     """Random images of the data set's exact shapes and class count, for speed only (a GPU machine
     without the real data). Accuracy on them means nothing."""
-    from cnnreport.data.splits import Splits
-
     rng = np.random.default_rng(seed)
 
     def fake(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,9 +50,6 @@ def synthetic_like(splits: Any, seed: int = 0) -> Any:
 
 
 def synthetic_cifar10(n_train: int = 45000, n_val: int = 5000, n_test: int = 10000) -> Any:
-    from cnnreport.data.sources import CIFAR10_CLASSES
-    from cnnreport.data.splits import Splits
-
     rng = np.random.default_rng(0)
     shape = (32, 32, 3)
 
@@ -55,10 +61,6 @@ def synthetic_cifar10(n_train: int = 45000, n_val: int = 5000, n_test: int = 100
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
-    from cnnreport.data.sources import load_dataset
-    from cnnreport.data.splits import make_splits
-    from cnnreport.study.loading import load_study
-
     study = load_study(args.study, args.profile)
     base = Path(study.source).parent  # a folder's relative data.path is the study file's
     if args.synthetic:
@@ -76,8 +78,6 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _plan(study: Any, splits: Any, limit: int | None) -> list[Any]:
-    from cnnreport.train.plan import plan_runs
-
     plan = plan_runs(study, splits.fingerprint)
     if limit:  # the first `limit` seeds of every model
         seeds = list(study.seeds)[:limit]
@@ -86,9 +86,7 @@ def _plan(study: Any, splits: Any, limit: int | None) -> list[Any]:
 
 
 def naive_worker(args: argparse.Namespace) -> dict[str, Any]:
-    import keras
-
-    from cnnreport.train.models import make_model
+    keras = import_keras()
 
     keras.config.set_dtype_policy("float32")
     study, splits = _load(args)
@@ -110,10 +108,6 @@ def naive_worker(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cnnreport_worker(args: argparse.Namespace) -> dict[str, Any]:
-    from cnnreport.train import levers
-    from cnnreport.train.engine import ProgramCache, train_group
-    from cnnreport.train.runner import groups_of, save_run
-
     study, splits = _load(args)
     plan = _plan(study, splits, args.seeds_limit)
     lv = levers.choose(plan[0].training.precision)
@@ -139,7 +133,7 @@ def _say(args: argparse.Namespace, msg: str) -> None:
 
 def _summary(way: str, plan: list[Any], splits: Any, wall: float, results: list[dict[str, Any]],
              settings: dict[str, Any]) -> dict[str, Any]:
-    import keras
+    keras = import_keras()
 
     images = sum(len(splits.x_train) * r.training.epochs for r in plan)
     by_model: dict[str, list[float]] = {}
@@ -158,7 +152,9 @@ def _summary(way: str, plan: list[Any], splits: Any, wall: float, results: list[
 def run_bench(study: str, profile: str, data_dir: str | None = None, synthetic: bool = False,
               seeds_limit: int | None = None, ways: tuple[str, ...] = ("naive", "cnnreport"),
               echo: Any = print, naive_seeds: int | None = None) -> dict[str, Any]:
-    """Each way in its own process, one after the other; returns both summaries."""
+    """Each way in its own process, one after the other; returns both summaries. The study is
+    read here first: bad input fails before minutes of training."""
+    load_study(study, profile)
     out: dict[str, Any] = {}
     for way in ways:
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
@@ -181,6 +177,16 @@ def run_bench(study: str, profile: str, data_dir: str | None = None, synthetic: 
         out[way] = json.loads(Path(result_path).read_text())
         os.unlink(result_path)
     return out
+
+
+def accuracy_gap(results: dict[str, Any]) -> float:
+    """How far the two ways' mean test accuracies are apart (a fraction)."""
+    return abs(results["naive"]["mean_test_accuracy"] - results["cnnreport"]["mean_test_accuracy"])
+
+
+def points(x: float) -> str:
+    """A difference of accuracies in points, as the bench says it: '0.50 pts'."""
+    return fmt_sd_pts(x)
 
 
 def format_report(results: dict[str, Any]) -> list[str]:

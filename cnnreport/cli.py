@@ -1,9 +1,10 @@
-"""Command line: parse, call the library, print. `main(argv) -> int` so tests call it directly.
+"""Command line: parse arguments, call the pipeline, print. `main(argv) -> int` so tests call it
+directly. The work lives in pipeline.py (and bench.py, the deploy and rubric entry points).
 
-Exit codes (errors.py): 0 success; 1 the job ran but a check failed; 2 bad input; 3 the
-environment refused (no space, read-only, permission denied, too many open files); 4 another
-build of the study holds its runs folder; 128 + n stopped by signal n (130 Ctrl-C, 129 SIGHUP,
-143 SIGTERM). Every failure is one line on stderr, never a traceback.
+Exit codes (docs/exit-codes.md, errors.py): 0 success; 1 the job ran but a check failed; 2 bad
+input; 3 the environment refused (no space, read-only, permission denied, too many open files);
+4 busy (another build of the study holds its runs folder); 128 + n stopped by signal n (130
+Ctrl-C, 129 SIGHUP, 143 SIGTERM). Every failure is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,281 +12,136 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from cnnreport import __version__, signals
+from cnnreport import __version__, bench, pipeline, signals
 from cnnreport.backend import choose_default_backend, import_keras
-from cnnreport.console import Echo, say
+from cnnreport.console import say
+from cnnreport.deploy import endpoint_test, endpoints, server, training_jobs
 from cnnreport.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_REFUSED, Busy, UserError, refusal_line
-from cnnreport.study.loading import load_study, resolve_study_path
+from cnnreport.rubric.grading import run_check
+from cnnreport.rubric.report_json import schema_text
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
-
-choose_default_backend()  # before anything imports Keras
+from cnnreport.train.workspace import Workspace
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _workspace(args: argparse.Namespace):
-    from cnnreport.train.workspace import Workspace
-
-    return Workspace(runs_root=Path(args.runs_dir), reports_root=Path(args.reports_dir),
-                     data_dir=Path(args.data_dir) if args.data_dir else None)
-
-
-def _study(args: argparse.Namespace):
-    """The study at the asked profile; commands that read runs default to the study last built
-    in the runs folder and to the profile of its last training (so `render` after `make report`
-    finds the quick runs), else full."""
-    _default_to_last_study(args, Path(args.runs_dir))
-    profile = args.profile
-    if profile is None:
-        from cnnreport.train import store
-
-        name = load_study(args.study, None).name
-        last = store.last_profile(store.study_runs_dir(args.runs_dir, name))
-        if last not in PROFILES:  # "base": trained from the study file without a profile
-            return load_study(args.study, None) if last else load_study(args.study, "full")
-        profile = last
-    return load_study(args.study, profile)
-
-
-def _default_to_last_study(args: argparse.Namespace, runs_root: Path, echo: Echo = say) -> None:
-    """Without --study, a command that reads finished work takes the study last built under
-    `runs_root` (else the default study) and says which it took."""
-    if args.study is not None:
-        return
-    from cnnreport.train import store
-
-    note = store.last_study(runs_root)
-    if note is None:  # never a data set to load in its place: the answer is to build first
-        raise UserError(f"nothing was built in {runs_root}/: no study has been trained there; run "
-                        "`cnnreport build --study fashion-mnist --profile quick` (the offline demo) or "
-                        "`cnnreport build --study YOUR-STUDY.toml` first, or pass --runs-dir where you built")
-    if Path(note["study"]).is_absolute() and not Path(note["study"]).is_file():
-        raise UserError(f"{runs_root / store.LAST_STUDY_FILE}: the study last built here, {note['study']}, "
-                        "is gone; pass --study")
-    args.study = note["study"]
-    echo(f"study: {note['name']} (the last built in {runs_root}/; --study picks another)")
-
-
-def _remember_study(args: argparse.Namespace, study) -> None:
-    """Note the study just trained and the --data-dir it was trained from, for the commands that
-    read finished work. A built-in name is kept as it is; a file as its absolute path (told apart
-    as the loader tells them)."""
-    from cnnreport.train import store
-
-    given = Path(args.study)
-    reference = str(given.resolve()) if given.suffix == ".toml" or given.exists() else args.study
-    data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    store.remember_study(args.runs_dir, study.name, reference, data_dir)
-
-
-def _reader(args: argparse.Namespace, echo: Echo = say):
-    """The study and workspace of a command that reads finished work (render, serve, deploy,
-    endpoint-test). Stops, before any data set is loaded, when nothing was built for the study
-    here; without --data-dir, reads the data the study was last built from."""
-    from cnnreport.train import store
-
-    study = _study(args)
-    runs_root = Path(args.runs_dir)
-    study_dir = store.study_runs_dir(runs_root, study.name)
-    if not store.has_runs(study_dir):
-        raise UserError(f"nothing was built for study {study.name} in {runs_root}/ (no run in {study_dir}/); "
-                        f"run `cnnreport build --study {args.study}` first, or pass --runs-dir where you built it")
-    note = store.last_study(runs_root)
-    if args.data_dir is None and note is not None and note["name"] == study.name and note.get("data_dir"):
-        if not Path(note["data_dir"]).exists():
-            raise UserError(f"{runs_root / store.LAST_STUDY_FILE}: {study.name} was last built from --data-dir "
-                            f"{note['data_dir']}, which is gone; pass --data-dir")
-        args.data_dir = note["data_dir"]
-        echo(f"data: {args.data_dir} (the --data-dir of the last build here; --data-dir picks another)")
-    return study, _workspace(args)
-
-
-def _study_lock(args: argparse.Namespace, study, which: str, command: str, **options: Any):
-    from cnnreport.train import lock, store
-
-    path = store.study_runs_dir(args.runs_dir, study.name) / which
-    return lock.holding(path, command, wait=not args.no_wait, echo=say, **options)
-
-
-def _train_here(args: argparse.Namespace, study, ws) -> dict[str, int]:
-    from cnnreport.pipeline import train
-    from cnnreport.train.levers import unused_gpu_warning
-
-    warning = unused_gpu_warning()  # before hours are spent on the CPU
-    if warning:
-        print(f"cnnreport: WARNING: {warning}", file=sys.stderr, flush=True)
-    _estimate_full_profile_on_cpu(args, study, ws)
-    counts = train(study, ws, say)
-    _remember_study(args, study)
-    return counts
-
-
-def _estimate_full_profile_on_cpu(args: argparse.Namespace, study, ws) -> None:
-    """The full profile is the GPU's: without a GPU, say first how long it would take here and
-    how to get a report in minutes instead, then go on (no question: CI has no one to answer)."""
-    if study.profile != "full":
-        return
-    lighter = load_study(args.study, "quick")
-    if lighter.model_dump(exclude={"profile"}) == study.model_dump(exclude={"profile"}):
-        return  # the study has no quick profile to suggest
-    from cnnreport.train import levers
-
-    if levers.accelerator() == "gpu":
-        return
-    from cnnreport.train.estimate import estimate_study
-    from cnnreport.train.progress import duration
-
-    estimate = estimate_study(study, ws.splits(study), ws.runs_root)
-    if estimate is None:
-        return  # nothing left to train
-    study_option = "" if args.study == DEFAULT_STUDY else f" --study {args.study}"
-    demo = ("" if study.name == "fashion-mnist"
-            else f", or `cnnreport {args.command} --study fashion-mnist --profile quick` (the offline demo)")
-    say(f"no GPU visible: the full profile of {study.name} has {estimate.runs} runs to train, "
-        f"about {duration(estimate.seconds)} on this machine")
-    say(f"  estimated from training steps timed on {estimate.device}: {'; '.join(estimate.timed)}")
-    say(f"  for a report in minutes on a CPU: `cnnreport {args.command}{study_option} --profile quick`"
-        f"{demo}; going on with the full profile (Ctrl-C stops; finished runs are kept)")
+def _context(args: argparse.Namespace, reads_finished_work: bool = False) -> pipeline.Context:
+    """The command's one context. A command that reads finished work (render, serve, deploy,
+    endpoint-test) stops when nothing was built for the study, before any data set is loaded."""
+    workspace = Workspace(runs_root=Path(args.runs_dir), reports_root=Path(args.reports_dir),
+                          data_dir=Path(args.data_dir) if args.data_dir else None)
+    return pipeline.open_context(args.study, args.profile, workspace, say, reads_finished_work=reads_finished_work)
 
 
 # ----------------------------------------------------------------------------------- subcommands
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cnnreport.train.lock import BUILD_LOCK
-
-    study = _study(args)
+    ctx = _context(args)
     if args.dry_run and args.backend != "sagemaker":
         raise UserError("--dry-run plans SageMaker training jobs: use it with --backend sagemaker")
     if args.dry_run:  # plans only: nothing written, no lock
-        return _train(args, study)
-    with _study_lock(args, study, BUILD_LOCK, "train"):
-        return _train(args, study)
+        return _train(args, ctx)
+    with pipeline.one_build(ctx, "train", say, wait=not args.no_wait):
+        return _train(args, ctx)
 
 
-def _train(args: argparse.Namespace, study) -> int:
+def _train(args: argparse.Namespace, ctx: pipeline.Context) -> int:
     if args.backend == "sagemaker":
-        from cnnreport.deploy.training_jobs import train_sagemaker
-
-        counts = train_sagemaker(study, _workspace(args), args.region, args.role,
-                                 args.instance_type, args.max_parallel, args.bucket, echo=say,
-                                 dry_run=args.dry_run)
+        counts = training_jobs.train_sagemaker(ctx.study, ctx.workspace, args.region, args.role,
+                                               args.instance_type, args.max_parallel, args.bucket, echo=say,
+                                               dry_run=args.dry_run)
         if args.dry_run:
             return 0
-        _remember_study(args, study)
+        pipeline.remember_study(ctx)
         say(f"trained {counts['trained']} runs on SageMaker, {counts['skipped']} already done"
             + (f", {counts['failed']} failed" if counts["failed"] else ""))
         return 1 if counts["failed"] else 0
-    counts = _train_here(args, study, _workspace(args))
+    counts = pipeline.train(ctx, say, args.command)
     say(f"trained {counts['trained']} runs, {counts['skipped']} already done"
         + (f", {counts['diverged']} diverged" if counts["diverged"] else ""))
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.server import serve
+def cmd_build(args: argparse.Namespace) -> int:
+    pipeline.build(_context(args), say, pdf=not args.no_pdf, wait=not args.no_wait)
+    return 0
 
-    serve(*_reader(args), args.model, args.seed, args.host, args.port, args.max_body, say,
-          workers=args.workers)
+
+def cmd_render(args: argparse.Namespace) -> int:
+    pipeline.render_command(_context(args, reads_finished_work=True), say, pdf=not args.no_pdf,
+                            partial=args.partial, wait=not args.no_wait)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    ctx = _context(args, reads_finished_work=True)
+    server.serve(ctx.study, ctx.workspace, args.model, args.seed, args.host, args.port, args.max_body, say,
+                 workers=args.workers)
     return 0
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.endpoints import deploy, describe_plan, plan_deploy
-
-    plan = plan_deploy(*_reader(args), args.model, args.seed, args.region,
-                       args.instance_type, args.role, args.endpoint_name, args.bucket, args.dry_run, say)
-    say(describe_plan(plan))
+    ctx = _context(args, reads_finished_work=True)
+    plan = endpoints.plan_deploy(ctx.study, ctx.workspace, args.model, args.seed, args.region, args.instance_type,
+                                 args.role, args.endpoint_name, args.bucket, args.dry_run, say)
+    say(endpoints.describe_plan(plan))
     if not args.dry_run:
-        deploy(plan, Path(args.runs_dir), say)
+        endpoints.deploy(plan, Path(args.runs_dir), say)
     return 0
 
 
 def cmd_undeploy(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.endpoints import undeploy
-
-    undeploy(args.endpoint, args.region, say, Path(args.runs_dir))
+    endpoints.undeploy(args.endpoint, args.region, say, Path(args.runs_dir))
     return 0
 
 
 def cmd_endpoint_test(args: argparse.Namespace) -> int:
-    from cnnreport.deploy.endpoint_test import endpoint_test
-
-    t = endpoint_test(*_reader(args), args.endpoint, args.local, args.n,
-                      args.model, args.seed, args.region, say)
+    ctx = _context(args, reads_finished_work=True)
+    t = endpoint_test.endpoint_test(ctx.study, ctx.workspace, args.endpoint, args.local, args.n,
+                                    args.model, args.seed, args.region, say)
     # 1: the endpoint disagrees with the local model, or answered a bad request otherwise than expected
     return 0 if t["agreement"] == 1.0 and t["same_model"] and t["bad_requests_as_expected"] else 1
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    from cnnreport.pipeline import render
-    from cnnreport.train import lock, store
-
-    study, ws = _reader(args)
-    building = lock.holder_now(store.study_runs_dir(ws.runs_root, study.name) / lock.BUILD_LOCK)
-    if building is not False and not args.partial:
-        who = building.describe() if building else "another cnnreport build"
-        doing = ("is training" if building and building.command == "train"
-                 else "is building") + f" {study.name} in {ws.runs_root}/"
-        then = "" if building and building.command == "train" else " and renders it when done"
-        raise Busy(f"{who} {doing}{then}; wait for it, or pass --partial to render the runs finished so far")
-    with _study_lock(args, study, lock.RENDER_LOCK, "render", unless_read_only=True):
-        render(study, ws, say, pdf=not args.no_pdf, partial=args.partial)
-    return 0
-
-
-def cmd_build(args: argparse.Namespace) -> int:
-    from cnnreport.pipeline import render
-    from cnnreport.train.lock import BUILD_LOCK, RENDER_LOCK
-
-    study, ws = _study(args), _workspace(args)
-    with _study_lock(args, study, BUILD_LOCK, "build"):
-        _train_here(args, study, ws)
-        with _study_lock(args, study, RENDER_LOCK, "build"):
-            render(study, ws, say, pdf=not args.no_pdf)
-    return 0
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    from cnnreport.rubric.grading import run_check
-
-    if not args.report_dirs:
+    folders = [Path(d) for d in args.report_dirs]
+    if not folders:
         # --json prints data on stdout: the note on which study was taken goes to stderr there.
         note = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else say
-        _default_to_last_study(args, Path(args.runs_dir or "runs"), note)
-    return run_check(args, say)
+        folders = [pipeline.default_report_dir(args.study, Path(args.reports_dir), Path(args.runs_dir or "runs"),
+                                               note)]
+    return run_check(folders, args.rubric, args.runs_dir, args.min_score, args.json, args.csv, say)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    source = resolve_study_path(args.study)
-    target = Path(args.output or f"{Path(source).stem}.toml")
-    if target.exists() and not args.force:
-        raise UserError(f"{target} exists; pass --force to overwrite it or --output for another name")
-    shutil.copyfile(source, target)
+    target = pipeline.init_study(args.study, args.output, args.force)
     say(f"wrote {target}: edit it (names, text.rationale, text.interpretation, ...) and run "
         f"`cnnreport build --study {target}`")
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from cnnreport.bench import ACCURACY_TOLERANCE, format_report, run_bench
+def cmd_schema(args: argparse.Namespace) -> int:
+    sys.stdout.write(schema_text())
+    return 0
 
-    load_study(args.study, args.profile)  # bad input fails here, before minutes of training
+
+def cmd_bench(args: argparse.Namespace) -> int:
     ways = (args.only,) if args.only else ("naive", "cnnreport")
-    results = run_bench(args.study, args.profile, args.data_dir, args.synthetic, args.seeds_limit,
-                        ways=ways, echo=say, naive_seeds=args.naive_seeds)
-    for line in format_report(results):
+    results = bench.run_bench(args.study, args.profile, args.data_dir, args.synthetic, args.seeds_limit,
+                              ways=ways, echo=say, naive_seeds=args.naive_seeds)
+    for line in bench.format_report(results):
         say(line)
     if len(results) < 2:
         return 0
-    gap = abs(results["naive"]["mean_test_accuracy"] - results["cnnreport"]["mean_test_accuracy"])
-    if not args.synthetic and gap > ACCURACY_TOLERANCE:
-        say(f"accuracy differs by {100 * gap:.2f} pts (> {100 * ACCURACY_TOLERANCE:.1f}): speed cost accuracy")
+    gap = bench.accuracy_gap(results)
+    if not args.synthetic and gap > bench.ACCURACY_TOLERANCE:
+        say(f"accuracy differs by {bench.points(gap)} (> {bench.points(bench.ACCURACY_TOLERANCE)}): "
+            "speed cost accuracy")
         return 1
     return 0
 
@@ -372,6 +228,13 @@ Exit 1 when the faster way cost accuracy.""", """\
 examples:
   cnnreport bench --study fashion-mnist --profile quick
   cnnreport bench --study cifar10 --synthetic --naive-seeds 1   # a GPU without the data"""),
+    "schema": ("print report.json's JSON Schema", """\
+Print the JSON Schema (draft 2020-12) every report.json of this cnnreport follows, generated from
+the models `check` reads a report through (report.schema.json in the repository is the same
+text). Any JSON Schema validator then checks a submission without cnnreport.""", """\
+examples:
+  cnnreport schema > report.schema.json
+  check-jsonschema --schemafile report.schema.json submissions/*/report.json"""),
     "init": ("write a copy of a built-in study to edit", """\
 Copy a built-in study file here to edit: names, seeds, the experiment's factor and levels, and
 your own prose (data set, rationale per design decision, interpretation).""", """\
@@ -519,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="write one row per report (a column per criterion and item) to this file")
     p.set_defaults(handler=cmd_check)
 
+    p = _subcommand(sub, "schema")
+    p.set_defaults(handler=cmd_schema)
+
     p = _subcommand(sub, "init")
     p.add_argument("--study", default=DEFAULT_STUDY, help="built-in study to copy")
     p.add_argument("--output", "-o", help="file to write (default <study>.toml here)")
@@ -533,9 +399,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
+    choose_default_backend()  # Keras reads KERAS_BACKEND once; subprocesses inherit it
     with signals.stop_as_interrupt():  # SIGTERM and SIGHUP clean up as Ctrl-C does
         try:
-            if args.command not in ("init", "check", "undeploy", "render"):  # render: only on a memo miss
+            if args.command not in ("init", "check", "undeploy", "render", "schema"):  # render: only on a memo miss
                 import_keras()
             return args.handler(args)
         except UserError as exc:

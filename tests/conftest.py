@@ -79,3 +79,54 @@ def trained_study(tmp_path_factory: pytest.TempPathFactory, fashion_copy: Path) 
 def trained_copy(trained_study: TrainedStudy, tmp_path: Path) -> TrainedStudy:
     """A private copy of the shared build (study file, runs, reports) for a test that changes it."""
     return trained_study.copy_to(tmp_path / "trained")
+
+
+# ------------------------------------------------------------ every report built follows the schema
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "report.schema.json"
+
+
+@pytest.fixture(scope="session")
+def schema_validator():
+    """A JSON Schema validator (the jsonschema package, not cnnreport) of the committed schema."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+@pytest.fixture(autouse=True)
+def reports_follow_the_schema(monkeypatch: pytest.MonkeyPatch, schema_validator) -> None:
+    """Every report.json a test writes in this process is validated, as written, against the
+    committed report.schema.json (a build in a subprocess is validated by its own test)."""
+    import json
+
+    from cnnreport.rubric import report_json
+
+    real = report_json.write_report
+
+    def write_and_validate(folder: Path, report: Any, into: Any = None) -> Path:
+        path = real(folder, report, into)
+        errors = sorted(schema_validator.iter_errors(json.loads(path.read_text(encoding="utf-8"))), key=str)
+        assert not errors, f"{path} breaks report.schema.json: " + "; ".join(
+            f"{e.json_path}: {e.message[:120]}" for e in errors[:5])
+        return path
+
+    monkeypatch.setattr(report_json, "write_report", write_and_validate)
+    monkeypatch.setattr("cnnreport.pipeline.write_report", write_and_validate)
+
+
+@pytest.fixture
+def follows_schema(schema_validator):
+    """assert that a report.json (a path or its value) follows the committed schema."""
+    import json
+
+    def check(report: Any) -> None:
+        value = json.loads(Path(report).read_text(encoding="utf-8")) if isinstance(report, (str, Path)) else report
+        errors = sorted(schema_validator.iter_errors(value), key=str)
+        assert not errors, "; ".join(f"{e.json_path}: {e.message[:120]}" for e in errors[:5])
+
+    return check

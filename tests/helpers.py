@@ -31,8 +31,11 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from cnnreport import cli  # noqa: E402 - chooses the Keras backend before anything imports Keras
+from cnnreport import cli  # noqa: E402,F401 - the command line the tests call in process
+from cnnreport.backend import choose_default_backend  # noqa: E402
 from cnnreport.data import sources as data  # noqa: E402
+
+choose_default_backend()  # before a test imports Keras directly
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -192,14 +195,68 @@ class TrainedStudy:
         return load_study(self.study_file)
 
     def workspace(self):
-        from cnnreport.pipeline import Workspace
+        from cnnreport.train.workspace import Workspace
 
         return Workspace(runs_root=self.runs, reports_root=self.reports)
+
+    def context(self, reports: Path | None = None):
+        """The pipeline's context for this study (reports under `reports` when given)."""
+        from cnnreport.pipeline import context_for
+        from cnnreport.train.workspace import Workspace
+
+        return context_for(self.study(), Workspace(runs_root=self.runs, reports_root=reports or self.reports))
 
     def copy_to(self, dest: Path) -> "TrainedStudy":
         """A copy (file times kept) for a test that changes runs or reports."""
         shutil.copytree(self.root, dest, dirs_exist_ok=True)
         return TrainedStudy(dest)
+
+
+# ------------------------------------------------------------------------------ typed report parts
+
+
+def model_summary(name: str, role: str = "variant", values: Any = (), *, params: int = 1000,
+                  seeds: list[int] | None = None, **changes: Any):
+    """A results.summaries.ModelSummary for unit tests: per-seed test accuracies `values`
+    (seeds 0, 1, … unless given), every other part empty or neutral; `changes` replace fields."""
+    from cnnreport.results.statistics import summarize
+    from cnnreport.results.summaries import Curve, Curves, ModelSummary, SeedRun
+    from cnnreport.study.specs import CNNSpec, ConvBlock, MLPSpec
+
+    values = list(values)
+    seeds = list(range(len(values))) if seeds is None else seeds
+    empty = Curve(mean=[], std=[])
+    fields = dict(
+        name=name, role=role, kind="mlp" if role == "baseline" else "cnn", factor=None, level=None,
+        arch=MLPSpec(hidden=(32,)) if role == "baseline" else CNNSpec(blocks=(ConvBlock(filters=8, kernel_size=3),)),
+        params=params, flops=None, receptive_field=None, layers=[], seeds=seeds,
+        run_ids=[f"{name}-s{s}" for s in seeds], diverged_seeds=[], test_accuracy=summarize(values),
+        test_loss=summarize([]), best_val_accuracy=summarize([]), best_val_epoch=summarize([]),
+        generalisation_gap=summarize([]), mean_epoch_s=None, train_time_s=summarize([]),
+        predict_ms_per_image=None, activation_bytes=None,
+        per_seed=[SeedRun(seed=s, diverged=False, test_accuracy=v, test_images=None, test_ci_low=None,
+                          test_ci_high=None, test_loss=None, best_val_accuracy=None, best_val_epoch=None, gap=None,
+                          train_time_s=0.0) for s, v in zip(seeds, values)],
+        curves=Curves(loss=empty, val_loss=empty, accuracy=empty, val_accuracy=empty))
+    fields.update(changes)
+    return ModelSummary(**fields)
+
+
+def curves(loss: list[float], val_loss: list[float] | None = None):
+    """Curves with these mean training (and validation) losses, for the loss judgements."""
+    from cnnreport.results.summaries import Curve, Curves
+
+    def curve(values: list[float]) -> Curve:
+        return Curve(mean=values, std=[0.0] * len(values))
+
+    return Curves(loss=curve(loss), val_loss=curve(val_loss or []), accuracy=curve([]), val_accuracy=curve([]))
+
+
+def report_model(report: dict[str, Any]):
+    """A report.json value as the rubric reads it (rubric/report_json.ReportJson)."""
+    from cnnreport.rubric.report_json import ReportJson
+
+    return ReportJson.model_validate(report)
 
 
 # ------------------------------------------------------------------------------------- reports
@@ -221,7 +278,7 @@ def edit_json(folder: Path, edit: Any, rerender: bool = True) -> dict[str, Any]:
     edit(report)
     write_json(folder / "report.json", report)
     if rerender:
-        render_html(report, folder / "report.html")
+        render_html(report_model(report), folder / "report.html")
         render_pdf(folder / "report.html", folder / "report.pdf")
     return report
 

@@ -38,11 +38,15 @@ def test_build_says_it_before_training(monkeypatch: pytest.MonkeyPatch, write_st
 
     monkeypatch.setattr(levers, "unused_gpu_warning", lambda: "a GPU is visible but …")
     seen = []
-    monkeypatch.setattr("cnnreport.pipeline.train", lambda *a, **k: seen.append(capsys.readouterr().err) or
-                        {"trained": 0, "skipped": 0, "diverged": 0})
+
+    def first_step_of_training(*args, **kwargs):  # what comes first after the warning; then stop
+        seen.append(capsys.readouterr().err)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cnnreport.pipeline.estimate_full_profile_on_cpu", first_step_of_training)
     study = write_study()
     code = cli.main(["train", "--study", str(study), "--runs-dir", str(tmp_path / "runs")])
-    assert code == 0 and seen and "cnnreport: WARNING: a GPU is visible" in seen[0]
+    assert code == 130 and seen and "cnnreport: WARNING: a GPU is visible" in seen[0]
 
 
 @pytest.mark.parametrize("gpu, plugin, tensorflow, expected", [

@@ -3,11 +3,12 @@ editable copy, and commands that read runs default to the profile last trained."
 
 from __future__ import annotations
 
-import argparse
+from pathlib import Path
 
-from cnnreport import cli
+from cnnreport import cli, pipeline
 from cnnreport.study.loading import load_study
 from cnnreport.train import store
+from cnnreport.train.workspace import Workspace
 
 from helpers import run_cli
 
@@ -32,20 +33,21 @@ def test_cli_unknown_study_name_and_missing_file_exit_2(capsys, tmp_path):
     assert code == 2 and "missing.toml" in err and "no such study file" in err
 
 
+def _opened(study: str, profile: str | None, runs: Path):
+    return pipeline.open_context(study, profile, Workspace(runs_root=runs), print).study
+
+
 def test_commands_that_read_runs_default_to_the_last_trained_profile(tmp_path):
-    args = argparse.Namespace(study="fashion-mnist", profile=None, runs_dir=str(tmp_path))
-    assert cli._study(args).profile == "full"  # never trained: the real study
+    assert _opened("fashion-mnist", None, tmp_path).profile == "full"  # never trained: the real study
     store.remember_profile(store.study_runs_dir(tmp_path, "fashion-mnist"), "quick")
-    assert cli._study(args).profile == "quick"
-    args.profile = "full"  # an explicit profile always wins
-    assert cli._study(args).profile == "full"
+    assert _opened("fashion-mnist", None, tmp_path).profile == "quick"
+    assert _opened("fashion-mnist", "full", tmp_path).profile == "full"  # an explicit profile always wins
 
 
 def test_a_study_trained_without_a_profile_is_read_back_without_one(tmp_path, write_study):
     path = write_study()
     store.remember_profile(store.study_runs_dir(tmp_path, "tiny"), "base")
-    args = argparse.Namespace(study=str(path), profile=None, runs_dir=str(tmp_path))
-    assert cli._study(args).profile == "base"
+    assert _opened(str(path), None, tmp_path).profile == "base"
 
 
 def test_render_without_runs_fails_with_one_clear_line(write_study, idx_dir, tmp_path, capsys):

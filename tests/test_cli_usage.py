@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cnnreport import __version__, cli
+from cnnreport import __version__, cli, pipeline
 from cnnreport.data.splits import Splits
 from cnnreport.errors import UserError
+from cnnreport.study.loading import load_study
 from cnnreport.train import estimate, levers, store
 from cnnreport.train.engine import StepTiming
 from cnnreport.train.plan import plan_runs
+from cnnreport.train.workspace import Workspace
 
 from helpers import random_images, run_cli, study_toml, tiny_study
 
@@ -64,14 +65,14 @@ def test_render_and_check_default_to_the_study_last_built_here(trained_copy, mon
 
 
 def test_without_a_build_here_nothing_is_guessed_and_the_build_command_is_named(tmp_path):
-    args = argparse.Namespace(study=None)
-    with pytest.raises(UserError, match=r"nothing was built in .*runs/: .*`cnnreport build --study"):
-        cli._default_to_last_study(args, tmp_path / "runs", print)
-    args = argparse.Namespace(study="fashion-mnist")  # an explicit study always wins, silently
     notes: list[str] = []
+    ws = Workspace(runs_root=tmp_path / "runs")
+    with pytest.raises(UserError, match=r"nothing was built in .*runs/: .*`cnnreport build --study"):
+        pipeline.open_context(None, None, ws, notes.append)
     store.remember_study(tmp_path / "runs", "tiny", "/elsewhere/tiny.toml")
-    cli._default_to_last_study(args, tmp_path / "runs", notes.append)
-    assert args.study == "fashion-mnist" and notes == []
+    # An explicit study always wins, silently.
+    assert pipeline.open_context("fashion-mnist", None, ws, notes.append).study.name == "fashion-mnist"
+    assert notes == []
 
 
 def test_a_last_built_study_file_that_is_gone_is_one_clear_line(tmp_path, capsys):
@@ -126,11 +127,11 @@ def test_full_profile_without_a_gpu_prints_the_estimate_then_trains(tmp_path, id
                                 extra="[profiles.quick]\nseeds = [0]\n"), encoding="utf-8")
     trained: list[str] = []
 
-    def train(study, ws, echo):
-        trained.append(study.profile)
+    def run_plan(plan, splits_for, runs_root, echo, profile):
+        trained.append(profile)
         return {"trained": 0, "skipped": 0, "diverged": 0}
 
-    monkeypatch.setattr(cnnreport.pipeline, "train", train)  # the estimate is the subject, not training
+    monkeypatch.setattr(cnnreport.pipeline, "run_plan", run_plan)  # the estimate is the subject, not training
     monkeypatch.setattr(levers, "accelerator", lambda: "cpu")
     args = ["train", "--study", study, "--data-dir", folder, "--runs-dir", tmp_path / "runs"]
     code, out, err = run_cli(args, capsys)
@@ -150,6 +151,6 @@ def test_full_profile_without_a_gpu_prints_the_estimate_then_trains(tmp_path, id
 def test_a_study_without_a_quick_profile_gets_no_estimate(write_study, tmp_path, monkeypatch):
     calls: list[str] = []
     monkeypatch.setattr(estimate, "estimate_study", lambda *a: calls.append("timed"))
-    args = argparse.Namespace(study=str(write_study()), command="build")
-    cli._estimate_full_profile_on_cpu(args, cli.load_study(args.study, "full"), None)
+    ctx = pipeline.context_for(load_study(write_study(), "full"), Workspace(runs_root=tmp_path / "runs"))
+    pipeline.estimate_full_profile_on_cpu(ctx, print)
     assert calls == []

@@ -315,7 +315,7 @@ def test_describe_matches_numpy():
     y = np.repeat(np.arange(3), [50, 30, 10])
     ds = Dataset("synthetic", ["a", "b", "c"], x, y, x[:12], y[:12], origin="memory")
     s = make_splits(ds, DataSpec(source="mnist", val_fraction=0.2))
-    d = describe(s)
+    d = describe(s).model_dump()
     assert d["image_shape"] == [4, 5, 3] and d["channels"] == 3 and d["num_classes"] == 3
     assert d["sizes"] == {"train": 72, "val": 18, "test": 12}
     assert d["class_counts"]["train"] == np.bincount(s.y_train, minlength=3).tolist()
@@ -347,8 +347,8 @@ def test_permutation_is_one_fixed_bijection_applied_to_every_split():
 
 
 def test_balance_verdict_and_locality_correlation():
-    assert balance_verdict([100, 100, 105])["verdict"] == "balanced"
-    assert balance_verdict([100, 300])["verdict"] == "imbalanced"
+    assert balance_verdict([100, 100, 105]).verdict == "balanced"
+    assert balance_verdict([100, 300]).verdict == "imbalanced"
     smooth = np.repeat(np.repeat(random_images(n=50, h=4, w=4), 4, axis=1), 4, axis=2)  # 16×16 blocks
     corr = locality_correlation(smooth, (1, 8))
     assert corr["1"] > 0.6 > corr["8"]

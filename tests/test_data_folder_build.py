@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from cnnreport.data import folder as folder_module
+from cnnreport.rubric.report_json import parse_report
 
 from helpers import (STUDENT_CLASSES, html_validate_messages, own_stderr_lines, pdf_text, run_cli, study_toml,
                      subprocess_env, write_student_folder)
@@ -50,6 +51,15 @@ def test_the_build_says_what_it_skipped_in_one_line_and_draws_every_name(student
     own = own_stderr_lines(proc.stderr)
     assert not [ln for ln in own if "Glyph" in ln or "missing from font" in ln or "findfont" in ln], own
     assert not [ln for ln in own if "WARNING" in ln], own  # every class name can be drawn
+
+
+def test_the_folder_report_follows_the_schema(student_build, follows_schema):
+    follows_schema(student_build["report"])  # built in another process: validated here
+    ds = student_build["report"]["dataset"]
+    assert ds["layout"] and ds["problems"] and ds["duplicates"]  # the folder's typed parts are filled
+    # ... and `check` reads them back through the same models (an image size is a JSON array)
+    parsed = parse_report((student_build["report_dir"] / "report.json").read_text(encoding="utf-8"))
+    assert parsed.dataset.resize is not None and parsed.dataset.resize.size == (16, 16)
 
 
 def test_report_json_states_the_folder_facts(student_build):

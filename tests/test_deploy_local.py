@@ -320,7 +320,7 @@ def test_a_request_without_content_type_is_read_as_json_locally(server):
 
 def test_endpoint_test_local_writes_transcript_with_bad_requests_and_render_shows_it(trained):
     from cnnreport.cli import main
-    from cnnreport.pipeline import render
+    from cnnreport.pipeline import context_for, render
 
     study, path, ws = trained
     rc = main(["endpoint-test", "--study", str(path), "--local", "--n", "6",
@@ -348,10 +348,10 @@ def test_endpoint_test_local_writes_transcript_with_bad_requests_and_render_show
     text = (out / "transcript.txt").read_text()
     assert "Local endpoint" in text and "bad requests, as the boto3 client saw them" in text and "ModelError" in text
 
-    result = render(study, ws, echo=lambda m: None, pdf=False)
-    dep = result["context"]["deployment"]
-    assert dep["where"] == "local" and dep["run_id"] == t["run_id"] and not dep["stale"]
-    html = result["paths"]["html"].read_text()
+    result = render(context_for(study, ws), echo=lambda m: None, pdf=False)
+    dep = result.report.deployment
+    assert dep.where == "local" and dep.run_id == t["run_id"] and not dep.stale
+    html = result.paths["html"].read_text()
     assert "local endpoint on this machine, not AWS" in html and t["rows"][0]["predicted"] in html
 
 

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 from helpers import REPO
@@ -92,13 +93,19 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: int = 300) -> 
 
 
 def test_the_wheel_installs_into_a_fresh_venv_and_runs_the_product_from_an_empty_folder(
-        tmp_path: Path, fashion_copy: Path) -> None:
+        tmp_path: Path, fashion_copy: Path, follows_schema) -> None:
     # 1. The wheel, built from a copy of the checkout with the build backend pyproject.toml
     #    names (pip's isolated build environment installs setuptools>=68 for it).
     dist = tmp_path / "dist"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist,
           _source_copy(tmp_path / "source")], cwd=tmp_path, env=dict(os.environ))
     (wheel,) = dist.glob("cnnreport-*.whl")
+    with zipfile.ZipFile(wheel) as packed:  # the top-level folders, mapped into the package
+        names = set(packed.namelist())
+    assert {"cnnreport/resources/rubric.toml", "cnnreport/resources/studies/fashion-mnist.toml",
+            "cnnreport/resources/templates/report.html.j2", "cnnreport/resources/templates/sections/data.html.j2",
+            "cnnreport/resources/sagemaker/inference.py"} <= names
+    assert not [n for n in names if "/../" in n or not n.startswith(("cnnreport/", "cnnreport-"))]
 
     # 2. A fresh venv outside the repository; the wheel installed without any index.
     venv = tmp_path / "venv"
@@ -136,6 +143,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs_the_product_from_an_empty
     assert len(runs) == 10  # the tiny profile's 6 runs and the probe's 4: it was the one trained
     report = work / "reports" / "fashion-mnist"
     assert (report / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    follows_schema(report / "report.json")  # built in another process: validated here
     first_json = (report / "report.json").stat().st_mtime_ns
 
     _run([command, "render", "--study", study.name], cwd=work, env=env)  # the profile last trained
@@ -145,3 +153,14 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs_the_product_from_an_empty
     assert "verified" in checked.stdout
     # Everything the commands wrote is in the working folder: the study, runs/ and reports/.
     assert sorted(p.name for p in work.iterdir()) == ["fashion-mnist.toml", "reports", "runs"]
+
+
+def test_every_package_of_the_source_is_in_the_wheel_list() -> None:
+    """pyproject.toml lists the packages by name (the resource packages are mapped from top-level
+    folders, which discovery would miss): a new subpackage must be listed too."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "cnnreport").rglob("__init__.py")}
+    assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
+    assert not [p for p in (REPO / "cnnreport").rglob("*") if p.is_symlink()]  # no links to follow

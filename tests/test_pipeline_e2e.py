@@ -210,7 +210,7 @@ def test_generated_cifar10_archive_builds_with_data_dir(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------ JAX
 
 
-def test_jax_backend_builds_end_to_end(tmp_path, fashion_copy):
+def test_jax_backend_builds_end_to_end(tmp_path, fashion_copy, follows_schema):
     """A GPU machine may have JAX and no TensorFlow: the whole build runs on the JAX backend."""
     pytest.importorskip("jax")
     study = tmp_path / "jax.toml"
@@ -223,6 +223,7 @@ def test_jax_backend_builds_end_to_end(tmp_path, fashion_copy):
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ctx = json.loads((tmp_path / "reports" / "jaxe2e" / "report.json").read_text())
+    follows_schema(ctx)  # built in another process: validated here
     assert ctx["environment"]["backend"] == "jax"
     assert all(m["test_accuracy"]["n"] == 2 for m in ctx["models"])
     runs = list((tmp_path / "runs" / "jaxe2e").glob("*/model.keras"))

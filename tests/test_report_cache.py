@@ -1,4 +1,4 @@
-"""Re-rendering reuses what depends only on runs, data and code (report/cache.py): no figure redrawn, no
+"""Re-rendering reuses what depends only on runs, data and code (cnnreport/memo.py): no figure redrawn, no
 model loaded, no Keras imported, the same report.json; a changed input or a damaged file is
 computed anew, and entries nobody uses any more are pruned."""
 
@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from cnnreport.report import cache as memo
+from cnnreport import memo
 
 from helpers import E2E_TEXT, REPO, shared_study_toml, subprocess_env
 
@@ -111,3 +111,28 @@ def test_arrays_memo_computes_once_and_survives_a_damaged_file(tmp_path):
     assert len(calls) == 2
     memo.arrays(tmp_path, "maps", ["run-b"], compute)
     assert len(calls) == 3
+
+
+
+def test_a_value_is_computed_once_per_key_and_a_damaged_entry_recomputed(tmp_path):
+    """The probes' numbers are kept by the run ids they come from (results/evidence.py): the same
+    runs read the entry back, other runs compute anew, a damaged file is recomputed, not trusted."""
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"accuracy": [0.5, float("nan")], "n": 3}
+
+    first = memo.json_value(tmp_path, "translation", ["a", "b"], compute)
+    again = memo.json_value(tmp_path, "translation", ["a", "b"], compute)
+    assert len(calls) == 1 and first == again == {"accuracy": [0.5, None], "n": 3}  # NaN as null
+    memo.json_value(tmp_path, "translation", ["a", "c"], compute)  # other runs: computed anew
+    memo.json_value(tmp_path, "equivariance", ["a", "b"], compute)  # another probe: its own entry
+    assert len(calls) == 3
+
+    damaged = tmp_path / "damaged"
+    memo.json_value(damaged, "translation", ["a"], lambda: {"v": 1})
+    (entry,) = damaged.glob("translation-*.json")
+    entry.write_text("{ not json")
+    assert memo.lookup(damaged, "translation", ["a"]) is None
+    assert memo.json_value(damaged, "translation", ["a"], lambda: {"v": 2}) == {"v": 2}

@@ -15,6 +15,8 @@ import pytest
 from cnnreport.report.figures import probes as probe_figures
 from cnnreport.report.figures import style
 from cnnreport.report.figures import training as training_figures
+from cnnreport.results.probes import Permutation, PermutedModel, WeightSharing
+from cnnreport.results.statistics import summarize
 from cnnreport.results.summaries import summarize_models
 from cnnreport.study.models import study_models
 
@@ -101,9 +103,8 @@ def test_twelve_levels_of_bars_have_labels_that_do_not_run_into_each_other(tmp_p
 
 def test_long_hand_written_names_are_turned_when_wrapping_is_not_enough(tmp_path, monkeypatch):
     figures = capture_figures(monkeypatch)
-    models = _models(TWELVE, epochs=3)
-    for m in models:  # one long word each: nothing to wrap at
-        m["name"] = m["name"].replace(" ", "_") + "_with_a_dropout_of_0.5"
+    models = [m.model_copy(update={"name": m.name.replace(" ", "_") + "_with_a_dropout_of_0.5"})
+              for m in _models(TWELVE, epochs=3)]  # one long word each: nothing to wrap at
     training_figures.accuracy_bars(models, 10, tmp_path / "figures")
     (fig,) = figures
     assert overlapping_texts(fig) == []
@@ -131,13 +132,15 @@ def test_curves_of_one_or_two_epochs_are_drawn_as_points_on_whole_epochs(epochs,
 
 def test_probe_figures_keep_their_legends_off_the_bars(tmp_path, monkeypatch):
     figures = capture_figures(monkeypatch)
-    probe_figures.weight_sharing_figure([{"layer": f"conv{i}", "conv": 10.0 ** i, "locally_connected": 10.0 ** (i + 2),
-                                          "dense": 10.0 ** (i + 4)} for i in (1, 2)], tmp_path / "figures")
-    values = {"mean": 0.8, "std": 0.01, "values": [0.79, 0.81]}
-    probe_figures.permutation_figure({"models": {name: {"normal": values, "permuted": values}
-                                                for name in ("mlp", "cnn · kernel 3×3")}},
-                                     np.zeros((28, 28, 1), np.uint8), np.zeros((28, 28, 1), np.uint8),
-                                     tmp_path / "figures")
+    probe_figures.weight_sharing_figure([WeightSharing(
+        layer=f"conv{i}", conv=10 ** i, locally_connected=10 ** (i + 2), dense=10 ** (i + 4), positions=16, kernel=3,
+        in_channels=1, filters=8, input=[8, 8, 1], output=[8, 8, 8], actual_params=10 ** i) for i in (1, 2)],
+        tmp_path / "figures")
+    values = summarize([0.79, 0.81])
+    probe_figures.permutation_figure(Permutation(
+        models={name: PermutedModel(role=role, normal=values, permuted=values, change=summarize([0.0, 0.0]))
+                for name, role in (("mlp", "baseline"), ("cnn · kernel 3×3", "reference"))},
+        seed=0, run_ids=[]), np.zeros((28, 28, 1), np.uint8), np.zeros((28, 28, 1), np.uint8), tmp_path / "figures")
     assert len(figures) == 2
     for fig in figures:
         _check(fig)

@@ -8,16 +8,17 @@ import json
 import math
 
 import pandas as pd
-from helpers import TrainedStudy
+from helpers import TrainedStudy, report_model
 
 from cnnreport.pipeline import render
 from cnnreport.report import html as report_html
 
 
 def test_draft_with_its_appendix_is_the_html_report_json_renders_to(trained_study: TrainedStudy) -> None:
-    report = trained_study.report()
-    assert report["rubric"] is not None
-    first = report_html.draft({**report, "rubric": None})
+    raw = trained_study.report()
+    assert raw["rubric"] is not None
+    report = report_model(raw)
+    first = report_html.draft(report_model({**raw, "rubric": None}))
     assert "Appendix: rubric self-check</h2>" not in first.html  # the check reads the draft
     finished = first.with_appendix(report)
     assert finished == report_html.html_from_context(report)
@@ -28,12 +29,12 @@ def test_a_render_draws_the_report_template_once(trained_copy: TrainedStudy, mon
     drawn: list[str] = []
     real = report_html._render
 
-    def counting(template: str, context: dict) -> str:
+    def counting(template: str, context) -> str:
         drawn.append(template)
         return real(template, context)
 
     monkeypatch.setattr(report_html, "_render", counting)
-    render(trained_copy.study(), trained_copy.workspace(), echo=lambda _: None, pdf=False)
+    render(trained_copy.context(), echo=lambda _: None, pdf=False)
     assert drawn.count(report_html.REPORT_TEMPLATE) == 1
 
 

@@ -18,7 +18,7 @@ MARGIN_MM = 20.0  # report.css @page margin, top and bottom
 
 
 def _css(drop: str = "") -> str:
-    css = (resources.templates() / "report.css").read_text(encoding="utf-8")
+    css = (resources.template_folder() / "report.css").read_text(encoding="utf-8")
     assert drop in css
     return css.replace(drop, "") if drop else css
 

@@ -20,14 +20,15 @@ from helpers import TrainedStudy, shared_study_toml
 @pytest.fixture(scope="module")
 def built(trained_study: TrainedStudy, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """reports/tiny of the shared runs (only read) rendered with that text, PDF included."""
-    from cnnreport.pipeline import Workspace, render
+    from cnnreport.pipeline import context_for, render
+    from cnnreport.train.workspace import Workspace
 
     root = tmp_path_factory.mktemp("sections")
     study = root / "tiny.toml"
     study.write_text(shared_study_toml(text_dataset="", interpretation="",
                                        rationale={"kernel_size": "Small <b>kernels</b>."}), encoding="utf-8")
     shutil.copytree(trained_study.reports, root / "reports")  # its cache: no figure is redrawn
-    render(load_study(study), Workspace(runs_root=trained_study.runs, reports_root=root / "reports"),
+    render(context_for(load_study(study), Workspace(runs_root=trained_study.runs, reports_root=root / "reports")),
            echo=lambda _m: None)
     return root / "reports" / "tiny"
 

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 import numpy as np
 import pytest
 from scipy import stats as sps
 
-from cnnreport.results.findings import build_comparisons
+from cnnreport.report.wording import finding, verdict_text
+from cnnreport.results.findings import Comparison, build_comparisons
+from cnnreport.results.summaries import ModelSummary
+from helpers import model_summary, report_model
 
 ALPHA = 0.05
 
 
-def _values(report: dict[str, Any], name: str) -> dict[int, float]:
-    model = next(m for m in report["models"] if m["name"] == name)
-    return {r["seed"]: r["test_accuracy"] for r in model["per_seed"] if r["test_accuracy"] is not None}
+def _values(models: list[ModelSummary], name: str) -> dict[int, float]:
+    model = next(m for m in models if m.name == name)
+    return {r.seed: r.test_accuracy for r in model.per_seed if r.test_accuracy is not None}
 
 
 def _hedges_g(x: np.ndarray, y: np.ndarray) -> float:
@@ -38,69 +40,68 @@ def _holm(p: list[float]) -> list[float]:
     return adjusted
 
 
-def check_comparisons(report: dict[str, Any]) -> None:
+def check_comparisons(models: list[ModelSummary], comps: list[Comparison]) -> None:
     """The assertions of the "Done when": recompute, regroup by family, check each verdict."""
-    comps = report["comparisons"]
-    families: dict[str, list[dict[str, Any]]] = {}
+    families: dict[str, list[Comparison]] = {}
     for c in comps:
-        families.setdefault(c["family"], []).append(c)
+        families.setdefault(c.family, []).append(c)
     # The declared families: the primary comparison alone, the variants together.
-    has_baseline = any(m["role"] == "baseline" for m in report["models"])
-    assert [c["kind"] for c in families.get("primary", [])] == (["cnn_vs_baseline"] if has_baseline else [])
-    assert all(c["kind"] == "variant_vs_reference" for c in families.get("experiment", []))
-    variants = [m for m in report["models"] if m["role"] == "variant"]
+    has_baseline = any(m.role == "baseline" for m in models)
+    assert [c.kind for c in families.get("primary", [])] == (["cnn_vs_baseline"] if has_baseline else [])
+    assert all(c.kind == "variant_vs_reference" for c in families.get("experiment", []))
+    variants = [m for m in models if m.role == "variant"]
     assert len(families.get("experiment", [])) == len(variants)
+    scipy_tests = {}
 
     for family, members in families.items():
         raw = []
         for c in members:
-            a, b = _values(report, c["a"]), _values(report, c["b"])
+            a, b = _values(models, c.a), _values(models, c.b)
             seeds = sorted(a)
             x, y = np.array([a[s] for s in seeds]), np.array([b[s] for s in sorted(b)])
             welch = sps.ttest_ind(x, y, equal_var=False)
-            assert c["welch_p"] == pytest.approx(welch.pvalue) and c["welch_t"] == pytest.approx(welch.statistic)
-            assert c["hedges_g"] == pytest.approx(_hedges_g(x, y))
-            assert c["diff"] == pytest.approx(x.mean() - y.mean())
+            assert c.welch_p == pytest.approx(welch.pvalue) and c.welch_t == pytest.approx(welch.statistic)
+            assert c.hedges_g == pytest.approx(_hedges_g(x, y))
+            assert c.diff == pytest.approx(x.mean() - y.mean())
             if sorted(a) == sorted(b):
                 paired = sps.ttest_rel(x, y)
-                assert c["test"] == "paired t" and c["paired_p"] == pytest.approx(paired.pvalue)
+                assert c.test == "paired t" and c.paired_p == pytest.approx(paired.pvalue)
                 primary_test = paired
             else:
-                assert c["test"] == "Welch t"
+                assert c.test == "Welch t"
                 primary_test = welch
-            assert c["p"] == pytest.approx(primary_test.pvalue)
+            assert c.p == pytest.approx(primary_test.pvalue)
             raw.append(primary_test.pvalue)
             ci95 = primary_test.confidence_interval(0.95)
-            assert (c["diff_ci_low"], c["diff_ci_high"]) == pytest.approx((ci95.low, ci95.high))
-            c["_scipy"] = primary_test
-        assert [c["p_holm"] for c in members] == pytest.approx(_holm(raw)), family
-        assert all(c["family_size"] == len(members) for c in members)
+            assert (c.diff_ci_low, c.diff_ci_high) == pytest.approx((ci95.low, ci95.high))
+            scipy_tests[(c.a, c.b)] = primary_test
+        assert [c.p_holm for c in members] == pytest.approx(_holm(raw)), family
+        assert all(c.family_size == len(members) for c in members)
 
         for c in members:
-            significant = c["p_holm"] < ALPHA
-            assert c["significant"] is significant
-            low, high = c["verdict_ci_low"], c["verdict_ci_high"]
-            word = c["verdict"]
-            assert not re.search(r"\btie\b", c["sentence"] + c["verdict_text"])
+            sentence = finding(c)
+            significant = c.p_holm < ALPHA
+            assert c.significant is significant
+            low, high = c.verdict_ci_low, c.verdict_ci_high
+            word = c.verdict
+            assert not re.search(r"\btie\b", sentence + verdict_text(c))
+            ci = scipy_tests[(c.a, c.b)].confidence_interval(c.verdict_confidence)
             if word == "equivalent":
-                eq = c["equivalence"]
-                assert not significant and eq["equivalent"]
-                assert -eq["margin"] < low and high < eq["margin"], c["sentence"]
-                ci = c["_scipy"].confidence_interval(c["verdict_confidence"])
+                eq = c.equivalence
+                assert not significant and eq.equivalent
+                assert -eq.margin < low and high < eq.margin, sentence
             else:
-                # The interval is scipy's for the verdict's own test at the verdict's level ...
-                ci = c["_scipy"].confidence_interval(c["verdict_confidence"])
-                # ... and excludes zero exactly when the family's Holm-adjusted p says significant.
-                assert (low > 0 or high < 0) is significant, c["sentence"]
-                assert word == ("higher" if significant and c["diff"] > 0 else
+                # The interval is scipy's for the verdict's own test at the verdict's level, and
+                # excludes zero exactly when the family's Holm-adjusted p says significant.
+                assert (low > 0 or high < 0) is significant, sentence
+                assert word == ("higher" if significant and c.diff > 0 else
                                 "lower" if significant else "no significant difference")
                 if family == "primary":
-                    assert c["verdict_confidence"] == pytest.approx(0.95)
+                    assert c.verdict_confidence == pytest.approx(0.95)
             assert (low, high) == pytest.approx((ci.low, ci.high))
             if not significant:
-                assert c["power"] is not None and c["power"]["detectable_diff"] > 0
-                assert f"no significant difference at {min(c['n_a'], c['n_b'])} seeds" in c["sentence"] \
-                    or word == "equivalent"
+                assert c.power is not None and c.power.detectable_diff > 0
+                assert f"no significant difference at {min(c.n_a, c.n_b)} seeds" in sentence or word == "equivalent"
 
 
 # The quick Fashion-MNIST report of the issue: every CNN seed ahead of every MLP seed, paired
@@ -115,19 +116,18 @@ ISSUE_MODELS = {
 }
 
 
-def _report(models: dict[tuple[str, str], list[float]]) -> dict[str, Any]:
-    ms = [{"name": n, "role": r, "per_seed": [{"seed": s, "test_accuracy": v} for s, v in enumerate(vals)]}
-          for (n, r), vals in models.items()]
-    return {"models": ms, "comparisons": build_comparisons(ms)}
+def _report(models: dict[tuple[str, str], list[float]]) -> tuple[list[ModelSummary], list[Comparison]]:
+    ms = [model_summary(n, r, vals) for (n, r), vals in models.items()]
+    return ms, build_comparisons(ms)
 
 
 def test_issue_numbers_primary_alone_is_higher_with_the_interval_it_used() -> None:
-    report = _report(ISSUE_MODELS)
-    check_comparisons(report)
-    primary = next(c for c in report["comparisons"] if c["family"] == "primary")
-    assert primary["p"] == pytest.approx(0.0236, abs=5e-4) and primary["p_holm"] == primary["p"]
-    assert primary["verdict"] == "higher" and "95 % CI [+0.7, +3.7]" in primary["sentence"]
-    assert "p = 0.02" in primary["sentence"] and "tie" not in primary["sentence"]
+    models, comps = _report(ISSUE_MODELS)
+    check_comparisons(models, comps)
+    primary = next(c for c in comps if c.family == "primary")
+    assert primary.p == pytest.approx(0.0236, abs=5e-4) and primary.p_holm == primary.p
+    assert primary.verdict == "higher" and "95 % CI [+0.7, +3.7]" in finding(primary)
+    assert "p = 0.02" in finding(primary) and "tie" not in finding(primary)
 
 
 def test_a_step_down_stop_prints_the_interval_that_includes_zero() -> None:
@@ -137,16 +137,17 @@ def test_a_step_down_stop_prints_the_interval_that_includes_zero() -> None:
     models = {("cnn · kernel 3×3", "reference"): [0.900, 0.905, 0.910, 0.903],
               ("cnn · kernel 5×5", "variant"): [0.905, 0.915, 0.912, 0.910],
               ("cnn · kernel 7×7", "variant"): [0.908, 0.909, 0.913, 0.912]}
-    report = _report(models)
-    check_comparisons(report)
-    stopped = [c for c in report["comparisons"] if c["p"] < 0.05 and not c["significant"]]
-    assert stopped, [c["p"] for c in report["comparisons"]]
+    ms, comps = _report(models)
+    check_comparisons(ms, comps)
+    stopped = [c for c in comps if c.p < 0.05 and not c.significant]
+    assert stopped, [c.p for c in comps]
     for c in stopped:
-        assert c["diff_ci_low"] > 0 and c["verdict_ci_low"] < 0 < c["verdict_ci_high"]
-        assert c["verdict"] == "no significant difference"
+        assert c.diff_ci_low > 0 and c.verdict_ci_low < 0 < c.verdict_ci_high
+        assert c.verdict == "no significant difference"
 
 
 def test_every_comparison_of_a_real_report_recomputes_and_agrees(trained_study) -> None:
-    check_comparisons(trained_study.report())
+    report = report_model(trained_study.report())
+    check_comparisons(report.models, report.comparisons)
     html = (trained_study.report_dir / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"\btie\b", html)

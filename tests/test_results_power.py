@@ -59,16 +59,15 @@ def test_comparison_power_reports_detectable_difference_and_seeds_needed() -> No
     p = power.comparison_power(c, 0.05)
     d = np.subtract(list(a.values()), list(b.values()))
     se = d.std(ddof=1) / math.sqrt(3)
-    assert p["detectable_diff"] == pytest.approx(power.detectable_noncentrality(2, 0.05) * se)
-    assert p["seeds"] == 3 and p["alpha"] == 0.05
-    n = p["seeds_needed"]
+    assert p.detectable_diff == pytest.approx(power.detectable_noncentrality(2, 0.05) * se)
+    assert p.seeds == 3 and p.alpha == 0.05
+    n = p.seeds_needed
     effect = d.mean() / d.std(ddof=1)
     assert n == power.one_sample_n(effect, 0.05) and n > 3
     assert power.power(effect * math.sqrt(n), n - 1, 0.05) >= 0.8 > power.power(effect * math.sqrt(n - 1), n - 2, 0.05)
     welch = compare(a, {5: 0.899, 6: 0.907, 7: 0.906})
     w = power.comparison_power(welch, 0.05)
-    assert welch["test"] == "Welch t" and w["seeds_needed"] == power.welch_n(
-        welch["diff"], welch["std_a"], welch["std_b"], 0.05)
+    assert welch.test == "Welch t" and w.seeds_needed == power.welch_n(welch.diff, welch.std_a, welch.std_b, 0.05)
     assert power.comparison_power(compare({0: 0.9}, {0: 0.8}), 0.05) is None  # no test, no power
 
 
@@ -76,5 +75,5 @@ def test_a_zero_or_hopeless_difference_needs_no_or_too_many_seeds() -> None:
     assert power.one_sample_n(0.0, 0.05) is None
     assert power.one_sample_n(1e-4, 0.05) is None  # beyond MAX_SEEDS
     c = compare({0: 0.90, 1: 0.91, 2: 0.92}, {0: 0.91, 1: 0.90, 2: 0.92})
-    assert c["diff"] == pytest.approx(0.0)
-    assert power.comparison_power(c, 0.05)["seeds_needed"] is None
+    assert c.diff == pytest.approx(0.0)
+    assert power.comparison_power(c, 0.05).seeds_needed is None

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cnnreport.results import probes
+from cnnreport.train.models import Layer
 
 from helpers import random_images
 
@@ -47,14 +48,14 @@ def test_conv_layer_is_equivariant_on_the_interior_and_mlp_is_not():
     x = random_images().astype("float32")
     cnn, mlp = _conv_model(pool=True), _mlp()
     result = probes.equivariance(cnn, mlp, x, max_shift=4)
-    conv1, conv2 = result["cnn_layers"]
-    assert conv1["stride"] == 1 and [r["shift"] for r in conv1["rows"]] == [1, 2, 3, 4]
-    assert conv2["stride"] == 2 and [r["shift"] for r in conv2["rows"]] == [2, 4]
+    conv1, conv2 = result.cnn_layers
+    assert conv1.stride == 1 and [r.shift for r in conv1.rows] == [1, 2, 3, 4]
+    assert conv2.stride == 2 and [r.shift for r in conv2.rows] == [2, 4]
     for layer in (conv1, conv2):
-        for row in layer["rows"]:
-            assert row["equivariance"] < 1e-5          # shift commutes with the layer
-            assert row["change"] > 0.1                 # ...which is not invariance
-    assert all(r["change"] > 0.1 for r in result["mlp_rows"])
+        for row in layer.rows:
+            assert row.equivariance < 1e-5          # shift commutes with the layer
+            assert row.change > 0.1                 # ...which is not invariance
+    assert all(r.change > 0.1 for r in result.mlp_rows)
 
 
 def test_equivariance_error_detects_a_non_equivariant_map():
@@ -79,17 +80,19 @@ def test_weight_sharing_arithmetic():
     assert r["conv"] == 3 * 3 * 1 * 32 + 32 == 320
     assert r["locally_connected"] == 28 * 28 * 320
     assert r["dense"] == (28 * 28 + 1) * 28 * 28 * 32
-    layers = [{"name": "rescale", "type": "Rescaling", "output_shape": [8, 8, 3], "params": 0, "kernel": ""},
-              {"name": "conv1", "type": "Conv2D", "output_shape": [8, 8, 4], "params": 112, "kernel": "3×3"},
-              {"name": "pool", "type": "MaxPooling2D", "output_shape": [4, 4, 4], "params": 0, "kernel": "2×2"},
-              {"name": "conv2", "type": "Conv2D", "output_shape": [4, 4, 6], "params": 222, "kernel": "3×3"}]
+    def layer(name: str, kind: str, shape: list[int], params: int, kernel: str) -> Layer:
+        return Layer(name=name, type=kind, output_shape=shape, params=params, kernel=kernel, stride="", padding="",
+                     receptive_field=None, flops=0, activation_bytes=0)
+
+    layers = [layer("rescale", "Rescaling", [8, 8, 3], 0, ""), layer("conv1", "Conv2D", [8, 8, 4], 112, "3×3"),
+              layer("pool", "MaxPooling2D", [4, 4, 4], 0, "2×2"), layer("conv2", "Conv2D", [4, 4, 6], 222, "3×3")]
     rows = probes.weight_sharing_table(layers, [8, 8, 3])
-    assert [r["conv"] for r in rows] == [r["actual_params"] for r in rows] == [112, 222]
-    assert rows[1]["input"] == [4, 4, 4] and rows[1]["positions"] == 16
+    assert [r.conv for r in rows] == [r.actual_params for r in rows] == [112, 222]
+    assert rows[1].input == [4, 4, 4] and rows[1].positions == 16
 
 
 def test_permutation_summary_pairs_seeds():
     out = probes.permutation({"mlp": [0.8, 0.82], "cnn": [0.9, 0.91]},
-                             {"mlp": [0.8, 0.81], "cnn": [0.7, 0.72]}, {"mlp": "baseline", "cnn": "reference"})
-    assert out["models"]["cnn"]["change"]["mean"] == pytest.approx(-0.195)
-    assert out["models"]["mlp"]["change"]["mean"] == pytest.approx(-0.005)
+                             {"mlp": [0.8, 0.81], "cnn": [0.7, 0.72]}, {"mlp": "baseline", "cnn": "reference"}, 7, [])
+    assert out.models["cnn"].change.mean == pytest.approx(-0.195)
+    assert out.models["mlp"].change.mean == pytest.approx(-0.005)

@@ -7,7 +7,9 @@ import pytest
 from scipy import stats as sps
 
 from cnnreport.results import statistics as stats
-from cnnreport.results.findings import build_comparisons, sentence
+from cnnreport.report.wording import finding, verdict_text
+from cnnreport.results.findings import build_comparisons
+from helpers import model_summary
 
 A = [0.912, 0.915, 0.909, 0.914]
 B = [0.905, 0.910, 0.904, 0.907]
@@ -56,17 +58,16 @@ def test_compare_prefers_paired_with_shared_seeds_and_welch_otherwise():
     a = dict(zip([0, 1, 2, 3], A))
     b = dict(zip([0, 1, 2, 3], B))
     c = stats.compare(a, b)
-    assert c["test"] == "paired t" and c["p"] == pytest.approx(sps.ttest_rel(A, B).pvalue)
-    assert c["welch_p"] == pytest.approx(sps.ttest_ind(A, B, equal_var=False).pvalue)
+    assert c.test == "paired t" and c.p == pytest.approx(sps.ttest_rel(A, B).pvalue)
+    assert c.test_choice == "shared seeds" and c.seeds == [0, 1, 2, 3]
+    assert c.welch_p == pytest.approx(sps.ttest_ind(A, B, equal_var=False).pvalue)
     c2 = stats.compare(a, dict(zip([4, 5, 6, 7], B)))
-    assert c2["test"] == "Welch t" and c2["paired_p"] is None
+    assert c2.test == "Welch t" and c2.paired_p is None and c2.test_choice == "different seeds"
     one = stats.compare({0: 0.9}, {0: 0.8})
-    assert one["test"] == "none" and one["p"] is None and "not enough seeds" in one["reason"]
+    assert one.test == "none" and one.p is None and one.test_choice == "too few seeds"
 
 
-def _model(name, role, values):
-    return {"name": name, "role": role,
-            "per_seed": [{"seed": s, "test_accuracy": v} for s, v in enumerate(values)]}
+_model = model_summary
 
 
 def test_holm_runs_within_each_family_and_sentences_do_not_overclaim():
@@ -76,16 +77,17 @@ def test_holm_runs_within_each_family_and_sentences_do_not_overclaim():
               _model("cnn · kernel 7×7", "variant", [0.910, 0.900, 0.915])]
     comps = build_comparisons(models)
     primary, *experiment = comps
-    assert primary["family"] == "primary" and primary["family_size"] == 1
-    assert primary["p_holm"] == pytest.approx(primary["p"])  # alone: no correction
-    assert [c["family"] for c in experiment] == ["experiment", "experiment"]
-    assert [c["p_holm"] for c in experiment] == pytest.approx(stats.holm([c["p"] for c in experiment]))
-    assert primary["significant"] and primary["verdict"] == "higher" and "scores higher" in primary["sentence"]
+    assert primary.family == "primary" and primary.family_size == 1
+    assert primary.p_holm == pytest.approx(primary.p)  # alone: no correction
+    assert [c.family for c in experiment] == ["experiment", "experiment"]
+    assert [c.p_holm for c in experiment] == pytest.approx(stats.holm([c.p for c in experiment]))
+    assert primary.significant and primary.verdict == "higher" and "scores higher" in finding(primary)
     for c in experiment:
-        assert not c["significant"] and c["verdict_text"] == "no significant difference at 3 seeds"
-        assert "higher" not in c["sentence"] and "lower" not in c["sentence"]
-        assert "tie" not in c["sentence"] and "(paired t)" in c["sentence"]
-        assert "Holm-adjusted p" in c["sentence"] and "(Holm, 2 comparisons)" in c["sentence"]
+        sentence = finding(c)
+        assert not c.significant and verdict_text(c) == "no significant difference at 3 seeds"
+        assert "higher" not in sentence and "lower" not in sentence
+        assert "tie" not in sentence and "(paired t)" in sentence
+        assert "Holm-adjusted p" in sentence and "(Holm, 2 comparisons)" in sentence
 
 
 def test_holm_levels_agree_with_the_adjusted_p_values():
@@ -141,32 +143,31 @@ def test_equivalence_is_claimed_only_when_tost_shows_it():
     models = [_model("cnn · kernel 3×3", "reference", ref), _model("cnn · kernel 5×5", "variant", near),
               _model("cnn · kernel 7×7", "variant", [0.890, 0.915, 0.897, 0.912, 0.899])]
     close, noisy = build_comparisons(models, margin=0.01)
-    assert close["verdict"] == "equivalent" and close["verdict_text"] == "equivalent within ±1.0 pts"
-    assert -0.01 < close["verdict_ci_low"] and close["verdict_ci_high"] < 0.01
-    assert close["verdict_interval"] == "equivalence (TOST)" and "equivalent within ±1.0 pts" in close["sentence"]
-    assert noisy["verdict"] == "no significant difference" and noisy["equivalence"]["equivalent"] is False
-    assert "not shown equivalent within ±1.0 pts" in noisy["sentence"]
+    assert close.verdict == "equivalent" and verdict_text(close) == "equivalent within ±1.0 pts"
+    assert -0.01 < close.verdict_ci_low and close.verdict_ci_high < 0.01
+    assert close.verdict_interval == "equivalence (TOST)" and "equivalent within ±1.0 pts" in finding(close)
+    assert noisy.verdict == "no significant difference" and noisy.equivalence.equivalent is False
+    assert "not shown equivalent within ±1.0 pts" in finding(noisy)
     # The same data with a margin too narrow for 5 seeds: no equivalence claimed.
     close_narrow, _ = build_comparisons(models, margin=0.0001)
-    assert close_narrow["verdict"] == "no significant difference"
+    assert close_narrow.verdict == "no significant difference"
 
 
 def test_single_seed_sentence_says_not_enough_seeds_and_no_p():
-    c = stats.compare({0: 0.9}, {0: 0.8})
-    c.update(a="cnn · kernel 5×5", b="cnn · kernel 3×3", kind="variant_vs_reference")
-    text = sentence(c)
-    assert "not enough seeds" in text and "p =" not in text and "p <" not in text
+    (c,) = build_comparisons([_model("cnn · kernel 3×3", "reference", [0.8]), _model("cnn · kernel 5×5", "variant", [0.9])])
+    text = finding(c)
+    assert c.verdict == "no test" and "not enough seeds" in text and "p =" not in text and "p <" not in text
 
 
 def test_curve_trend_detects_overfitting_and_divergence():
     from cnnreport.results.judgements import curve_trend
 
     t = curve_trend([1.0, 0.7, 0.6, 0.65, 0.8])
-    assert t["trend"] == "decreasing" and t["min_epoch"] == 3 and t["overfit_from"] == 4
-    assert curve_trend([1.0, 0.8, 0.7])["overfit_from"] is None
-    assert curve_trend([1.0, 1.005])["trend"] == "plateau"
-    assert curve_trend([1.0, 2.0])["trend"] == "rising"
-    assert curve_trend([1.0, float("nan")])["trend"] == "diverged"
+    assert t.trend == "decreasing" and t.min_epoch == 3 and t.overfit_from == 4
+    assert curve_trend([1.0, 0.8, 0.7]).overfit_from is None
+    assert curve_trend([1.0, 1.005]).trend == "plateau"
+    assert curve_trend([1.0, 2.0]).trend == "rising"
+    assert curve_trend([1.0, float("nan")]).trend == "diverged"
 
 
 def test_plateau_epoch_is_where_the_curve_stops_rising():

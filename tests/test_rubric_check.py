@@ -15,12 +15,16 @@ from typing import Any
 import pytest
 
 from cnnreport.cli import main
-from cnnreport.rubric.scoring import check_report
+from cnnreport.rubric import scoring
 from cnnreport.rubric.schema import load_rubric
 
 from helpers import TrainedStudy, copy_report, edit_json
 
 RUBRIC = load_rubric()
+
+
+def check_report(folder: Path, rubric: Any = None) -> dict[str, Any]:
+    return scoring.check_report(folder, rubric).model_dump(mode="json")
 
 
 def earned(result: dict[str, Any]) -> dict[str, float]:
@@ -214,9 +218,8 @@ def test_grading_many_writes_a_row_per_folder(good, trained_study: TrainedStudy,
     (subs / "carol").mkdir()  # handed in nothing
     (subs / "dave").mkdir()
     (subs / "dave" / "report.json").write_text("{not json")
-    eve = copy_report(tiny_report, subs / "eve")
-    (eve / "report.json").write_text(json.dumps({"models": [{"name": 3, "role": "baseline"}],
-                                                 "figures": "none", "study": []}))
+    eve = copy_report(tiny_report, subs / "eve")  # one number typed in as text
+    edit_json(eve, lambda r: r["models"][0]["test_accuracy"].update(mean="0.99"), rerender=False)
     (subs / "frank.txt").write_text("not a folder")
     out_csv = tmp_path / "grades.csv"
     args = ["check", *map(str, sorted(subs.iterdir())), "--csv", str(out_csv)]
@@ -230,7 +233,9 @@ def test_grading_many_writes_a_row_per_folder(good, trained_study: TrainedStudy,
     assert by["alice"]["interpretation.inductive_bias"] == "human"
     assert "no report.json" in by["carol"]["status"]
     assert "damaged report.json" in by["dave"]["status"]
-    assert by["eve"]["status"] and float(by["eve"]["earned"]) < 10  # damaged keys: graded, low
+    # Not as cnnreport writes report.json: not graded, the broken field named.
+    assert by["eve"]["status"].endswith("not as cnnreport writes it (format 4): "
+                                        "models[0].test_accuracy.mean: expected a number") and by["eve"]["earned"] == ""
     assert "not a folder" in by["frank.txt"]["status"]
     header = next(csv.reader(out_csv.open()))
     assert {"eda", "rigour", "rigour.controlled", "bonus.readable"} <= set(header)

@@ -58,7 +58,7 @@ def mutated(path: list[Any], value: Any) -> dict[str, Any]:
     (["criteria", 1, "items", 2, "check"], "psychic",
      "criteria[1] (baseline).items[2] (baseline.above_chance): unknown check 'psychic'"),
     (["criteria", 1, "items", 2, "params"], {"role": "oracle"},
-     "criteria[1] (baseline).items[2] (baseline.above_chance): params.role: String should match"),
+     "criteria[1] (baseline).items[2] (baseline.above_chance): params.role: Input should be 'baseline' or 'reference'"),
     (["criteria", 1, "items", 2, "params"], {"rol": "baseline"},
      "criteria[1] (baseline).items[2] (baseline.above_chance): params.rol: Extra inputs are not permitted"),
     (["criteria", 5, "items", 2, "params"], {"x": 1},

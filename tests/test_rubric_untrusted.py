@@ -18,10 +18,10 @@ import pytest
 from cnnreport.cli import main
 from cnnreport.files import write_json
 from cnnreport.report.html import render_html
-from cnnreport.rubric.scoring import check_report
+from cnnreport.rubric import scoring
 from cnnreport.rubric.submission import Submission
 
-from helpers import REPO, TrainedStudy, copy_report
+from helpers import REPO, TrainedStudy, copy_report, report_model
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -44,6 +44,10 @@ def opened(run: Callable[[], Any]) -> tuple[Any, list[str]]:
         return run(), list(_OPENED)
     finally:
         _OPENED = None
+
+
+def check_report(folder: Path) -> dict[str, Any]:
+    return scoring.check_report(folder).model_dump(mode="json")
 
 
 def item(result: dict[str, Any], item_id: str) -> dict[str, Any]:
@@ -71,7 +75,7 @@ def _edit(folder: Path, edit: Callable[[dict[str, Any]], None], html: bool = Tru
     edit(report)
     write_json(folder / "report.json", report)
     if html:
-        render_html(report, folder / "report.html")
+        render_html(report_model(report), folder / "report.html")
     return report
 
 
@@ -185,7 +189,8 @@ def test_a_hostile_run_id_names_no_run_folder(workspace):
 def _many_numbers(folder: Path, numbers: str, extra_values: int = 0) -> None:
     def hostile(r: dict[str, Any]) -> None:
         r["text"]["interpretation"] = numbers
-        r["probes"]["padding"] = [random.Random(1).random() for _ in range(extra_values)]
+        shifted = next(iter(r["probes"]["translation"]["models"].values()))
+        shifted["per_seed"].append([random.Random(1).random() for _ in range(extra_values)])
 
     _edit(folder, hostile)
 

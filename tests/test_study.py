@@ -37,7 +37,7 @@ def test_builtin_studies_load_and_quick_profile_merges_over_base():
 
 
 def test_every_builtin_study_file_validates_with_every_profile():
-    files = [Path(str(p)) for p in resources.studies()]
+    files = [Path(str(p)) for p in resources.study_files()]
     assert {p.stem for p in files} >= {"cifar10", "fashion-mnist"}
     for path in files:
         for profile in (None, "quick", "full"):

@@ -29,9 +29,9 @@ def test_cnn_analysis_matches_hand_computation():
     assert tuple(model.output.shape) == (None, 10)
     a = analyse(model)
     rows = {r["name"]: r for r in a["layers"]}
-    assert rows["conv1"]["output_shape"] == (28, 28, 4) and rows["conv1"]["params"] == 9 * 1 * 4 + 4
-    assert rows["maxpool1"]["output_shape"] == (14, 14, 4)
-    assert rows["conv2"]["output_shape"] == (12, 12, 8) and rows["conv2"]["params"] == 9 * 4 * 8 + 8
+    assert rows["conv1"]["output_shape"] == [28, 28, 4] and rows["conv1"]["params"] == 9 * 1 * 4 + 4
+    assert rows["maxpool1"]["output_shape"] == [14, 14, 4]
+    assert rows["conv2"]["output_shape"] == [12, 12, 8] and rows["conv2"]["params"] == 9 * 4 * 8 + 8
     assert rows["classifier"]["params"] == 12 * 12 * 8 * 10 + 10
     assert a["params"] == 40 + 296 + 11530 == model.count_params()
     # FLOPs per image, multiply-add = 2: conv 2·k²·C_in per output value, pool k² per output value
@@ -50,11 +50,11 @@ def test_stride_and_kernel_change_receptive_field_and_shape():
                            ConvBlock(filters=2, kernel_size=3, pooling="average")))
     a = analyse(make_cnn(spec, (28, 28, 3), 5))
     rows = {r["name"]: r for r in a["layers"]}
-    assert rows["conv1"]["output_shape"] == (14, 14, 2)
+    assert rows["conv1"]["output_shape"] == [14, 14, 2]
     assert rows["conv1"]["flops"] == 2 * 25 * 3 * 14 * 14 * 2
     # conv5/2: 5, jump 2; conv3: 5 + 2·2 = 9; avgpool 2: 9 + 1·2 = 11, jump 4
     assert [rows[n]["receptive_field"] for n in ("conv1", "conv2", "avgpool2")] == [5, 9, 11]
-    assert a["layers"][-1]["output_shape"] == (5,)
+    assert a["layers"][-1]["output_shape"] == [5]
 
 
 def test_mlp_has_no_receptive_field():

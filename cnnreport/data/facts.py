@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from cnnreport.contract import Part
 
 # What happened to a file that is not plainly a labelled image:
 #   skipped: meant as data but not used (unreadable, empty, undecodable, a non-image file in a
@@ -28,8 +30,11 @@ ProblemKind = Literal[
 ]
 
 
-class Facts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Facts(Part):
+    """A fact about the folder as report.json states it: strict as every part of the report
+    (cnnreport/contract.py), and never changed once found."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 class FileProblem(Facts):
@@ -44,12 +49,13 @@ class LayoutFacts(Facts):
 
     path: str  # the data folder, as resolved
     labels_from: Literal["class folders", "csv"]
-    csv: str | None = None  # relative to the data folder
-    csv_columns: tuple[str, str] | None = None  # (file, label)
+    # Required though nullable, as every key of report.json (docs/contracts.md)
+    csv: str | None  # relative to the data folder
+    csv_columns: tuple[str, str] | None  # (file, label)
     # folders: train/ and test/ as found; csv: its split column; study: test_fraction held out
     # of every class (stratified, fixed seed)
     split_by: Literal["folders", "csv", "study"]
-    test_fraction: float | None = None
+    test_fraction: float | None
     files_considered: int  # image files (by extension or CSV row) tried
     images_loaded: int
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from cnnreport.backend import import_keras
 from cnnreport.data.dataset import Dataset
 from cnnreport.data.folder import load_image_folder
 from cnnreport.errors import UserError
@@ -250,8 +251,7 @@ EXPECTED_FILES = {
 
 def _keras_loader(source: str) -> Dataset:
     """Keras's own loader: reads its cache in ~/.keras/datasets, downloads when missing."""
-    from keras import datasets
-
+    datasets = import_keras().datasets
     loader = {"cifar10": datasets.cifar10, "cifar100": datasets.cifar100,
               "mnist": datasets.mnist, "fashion_mnist": datasets.fashion_mnist}[source]
     previous = socket.getdefaulttimeout()

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cnnreport.data.dataset import Dataset
 from cnnreport.data.facts import FolderData
+from cnnreport.data.sources import load_dataset
 from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
 
@@ -32,14 +35,13 @@ class Splits:
     origin: str
     # A folder source's facts, with per-split records ("train", "val", "test") of each image's file.
     folder: FolderData | None = None
+    # Set once, when the splits are made: every later stage reads them as plain values.
+    input_shape: tuple[int, int, int] = field(init=False)
+    num_classes: int = field(init=False)
 
-    @property
-    def input_shape(self) -> tuple[int, int, int]:
-        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+    def __post_init__(self) -> None:
+        self.input_shape = tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[assignment]
+        self.num_classes = len(self.class_names)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -56,6 +58,14 @@ class Splits:
 
 
 # ------------------------------------------------------------------------------------- splitting
+
+
+def load_splits(spec: DataSpec, data_dir: Path | None, **how: Any) -> Splits:
+    """The data set the study names (`how`: load_dataset's options), split, with its content
+    fingerprint computed here once."""
+    splits = make_splits(load_dataset(spec, data_dir, **how), spec)
+    splits.fingerprint  # noqa: B018 - hashed now, while the arrays are at hand
+    return splits
 
 
 def make_splits(dataset: Dataset, spec: DataSpec) -> Splits:

@@ -34,9 +34,12 @@ from typing import Any, Callable
 import numpy as np
 
 from cnnreport import resources
+from cnnreport.backend import import_keras
+from cnnreport.deploy import export, tf_compat
 from cnnreport.errors import UserError
 from cnnreport.files import atomic_path
 from cnnreport.train import store
+from cnnreport.train.plan import _slug, plan_runs
 
 INFERENCE_SCRIPT = Path(str(resources.sagemaker_script("inference.py")))
 ENDPOINT_DIR = "endpoint"  # runs/<study>/endpoint/: packages, transcripts, deployment records
@@ -99,8 +102,6 @@ def study_records(study: Any, ws: Any) -> list[dict[str, Any]]:
     """The stored runs of the study's plan on the data loaded now (its fingerprint is part of
     each run id). A damaged run is a UserError naming it and the fix, never silently skipped
     (which would serve another seed than the one asked for)."""
-    from cnnreport.train.plan import plan_runs
-
     study_dir = store.study_runs_dir(ws.runs_root, study.name)
     splits = ws.splits(study)
     present = [r.run_id for r in plan_runs(study, splits.fingerprint) if (study_dir / r.run_id).exists()]
@@ -115,8 +116,6 @@ def study_records(study: Any, ws: Any) -> list[dict[str, Any]]:
 
 def tfs_name(record: dict[str, Any]) -> str:
     """The model's folder name inside model.tar.gz (and TensorFlow Serving's model name)."""
-    from cnnreport.train.plan import _slug
-
     return _slug(record["model"]["name"]) or "model"
 
 
@@ -133,7 +132,6 @@ def package_inputs(run_dir: Path) -> dict[str, Any]:
     The code that exports and checks it counts too (this module, export.py, tf_compat.py)."""
     import tensorflow as tf
 
-    from cnnreport.deploy import export, tf_compat
 
     code = hashlib.sha256(b"".join(bytes.fromhex(file_sha256(Path(f)))
                                    for f in (__file__, export.__file__, tf_compat.__file__))).hexdigest()
@@ -189,10 +187,9 @@ def package(record: dict[str, Any], run_dir: Path, splits: Any, out_dir: Path,
 
 def _export(record: dict[str, Any], run_dir: Path, splits: Any, dest: Path) -> dict[str, Any]:
     """Export the run's model as float32, check it, and describe it for model_info.json."""
-    import keras
+    keras = import_keras()
     import tensorflow as tf
 
-    from cnnreport.deploy import export, tf_compat
 
     trained = keras.saving.load_model(run_dir / "model.keras")  # safe_mode: no Lambda code runs
     export.export_savedmodel(export.float32_copy(trained), dest)

@@ -9,7 +9,7 @@ import os
 import re
 from typing import Any
 
-from cnnreport.deploy import sdk_images
+from cnnreport.deploy import sdk_images, tf_compat
 from cnnreport.errors import UserError
 
 ROLE_ENV = "SAGEMAKER_ROLE_ARN"
@@ -91,8 +91,6 @@ def tf_version(scope: str = "inference") -> str:
         local = tf.__version__
     except ImportError:
         return FALLBACK_TF
-    from cnnreport.deploy import tf_compat
-
     if scope == "inference":
         return tf_compat.serving_version(local)[0]
     versions = sdk_images.versions(scope)

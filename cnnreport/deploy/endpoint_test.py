@@ -18,7 +18,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from PIL import Image
+from pydantic import ValidationError
 
+from cnnreport.backend import import_keras
+from cnnreport.contract import problems
 from cnnreport.deploy.artifact import (
     choose_run,
     endpoint_dir,
@@ -26,11 +30,14 @@ from cnnreport.deploy.artifact import (
     selection_note,
     study_records,
 )
+from cnnreport.deploy.aws_session import resolve_region, session
 from cnnreport.deploy.endpoints import find_deployment
+from cnnreport.deploy.export import float32_copy
 from cnnreport.deploy.runtime import MAX_BODY_BYTES
 from cnnreport.deploy.server import running, start_server
 from cnnreport.errors import UserError
 from cnnreport.files import write_json, write_text
+from cnnreport.results.deployment import Deployment
 from cnnreport.train import store
 
 TRANSCRIPT_JSON = "transcript.json"
@@ -54,8 +61,6 @@ def pick_test_images(y_test: np.ndarray, num_classes: int, n: int) -> list[int]:
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    from PIL import Image
-
     arr = image[..., 0] if image.shape[-1] == 1 else image
     buf = io.BytesIO()
     Image.fromarray(arr.astype(np.uint8)).save(buf, "PNG")  # lossless: the same pixels arrive
@@ -72,8 +77,6 @@ def runtime_client(endpoint_url: str | None = None, region: str | None = None) -
         return boto3.client("sagemaker-runtime", region_name=region or LOCAL_REGION,
                             endpoint_url=endpoint_url,
                             config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
-    from cnnreport.deploy.aws_session import resolve_region, session
-
     return session(resolve_region(region)).client("sagemaker-runtime")
 
 
@@ -157,9 +160,7 @@ def _local_model_probabilities(run_dir: Path, images: np.ndarray) -> np.ndarray:
     """The run's own saved model on the same images, in this process, computing in float32 as
     the served graph does (a run trained in mixed precision computes in bf16, whose rounding
     alone would exceed PROB_TOLERANCE): what the endpoint must match."""
-    import keras
-
-    from cnnreport.deploy.export import float32_copy
+    keras = import_keras()
 
     return float32_copy(keras.saving.load_model(run_dir / "model.keras")).predict(images, verbose=0)
 
@@ -347,7 +348,7 @@ def write_transcript(out_dir: Path, transcript: dict[str, Any]) -> None:
     write_text(out_dir / TRANSCRIPT_TXT, table(transcript) + "\n")
 
 
-def load_deployment(runs_root: Path, study_name: str, run_ids: list[str]) -> dict[str, Any] | None:
+def load_deployment(runs_root: Path, study_name: str, run_ids: list[str]) -> Deployment | None:
     """report.json's `deployment`: the last transcript, or None; flagged stale when its run is
     no longer one of the study's runs."""
     path = endpoint_dir(runs_root, study_name) / TRANSCRIPT_JSON
@@ -355,11 +356,13 @@ def load_deployment(runs_root: Path, study_name: str, run_ids: list[str]) -> dic
         return None
     try:
         t = json.loads(path.read_text(encoding="utf-8"))
-        keys = ("where", "endpoint", "model", "run_id", "n", "agreement", "rows", "latency_ms")
-        missing = [k for k in keys if k not in t]
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: damaged endpoint transcript ({exc}); rerun `cnnreport endpoint-test`") from None
-    if missing:
-        raise UserError(f"{path}: endpoint transcript lacks {missing}; rerun `cnnreport endpoint-test`")
-    t["stale"] = t["run_id"] not in run_ids
-    return t
+    if not isinstance(t, dict):
+        raise UserError(f"{path}: not an endpoint transcript; rerun `cnnreport endpoint-test`")
+    try:
+        return Deployment.model_validate({**t, "stale": t.get("run_id") not in run_ids})
+    except ValidationError as exc:
+        found = problems(exc)
+        raise UserError(f"{path}: endpoint transcript not as this cnnreport writes it ({'; '.join(found[:3])}"
+                        f"{f' and {len(found) - 3} more' if len(found) > 3 else ''}); rerun `cnnreport endpoint-test`") from None

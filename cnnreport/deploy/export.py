@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.backend import import_keras
 from cnnreport.errors import UserError
 
 SIGNATURE = "serving_default"
@@ -49,7 +50,7 @@ def compute_dtypes(model: Any) -> list[str]:
 
 def float32_copy(model: Any) -> Any:
     """The model with every layer computing in float32 and the same weights (cast to float32)."""
-    import keras
+    keras = import_keras()
 
     if compute_dtypes(model) == ["float32"] and all(w.dtype == "float32" for w in model.weights):
         return model
@@ -66,7 +67,7 @@ def float32_copy(model: Any) -> Any:
 
 def export_savedmodel(model: Any, dest: Path) -> Path:
     """`model` (float32) as a SavedModel at `dest` with both serving signatures."""
-    import keras
+    keras = import_keras()
 
     tf = _tf()
     if keras.backend.backend() != "tensorflow":

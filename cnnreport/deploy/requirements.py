@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.metadata as md
 import re
 
+from packaging.requirements import Requirement
+
 # What the training entry point imports beyond TensorFlow's own dependencies: the study schema
 # (pydantic) and Pillow for image-folder data sets. Proven complete by a test that runs the
 # staged job in a virtual environment holding only TensorFlow's closure plus this list's.
@@ -38,8 +40,6 @@ def installed_root() -> str:
 def closure(names: tuple[str, ...] | list[str]) -> set[str]:
     """The installed distributions `names` need, themselves included (canonical names); extras
     and requirements whose markers do not hold here are left out, as pip leaves them out."""
-    from packaging.requirements import Requirement
-
     seen: set[str] = set()
     todo = [_canonical(n) for n in names]
     while todo:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import tarfile
@@ -33,6 +34,7 @@ from typing import Any, Callable
 import cnnreport
 from cnnreport import resources
 from cnnreport.deploy.aws_session import (
+    ROLE_ENV,
     S3_PREFIX,
     _aws_errors,
     _client_error,
@@ -48,7 +50,11 @@ from cnnreport.deploy.aws_session import (
 from cnnreport.deploy.requirements import training_requirements
 from cnnreport.deploy.sdk_images import require as require_sdk_image
 from cnnreport.errors import UserError
-from cnnreport.train import store
+from cnnreport.formatting import fmt_duration
+from cnnreport.train import levers, store
+from cnnreport.train.engine import time_training_steps
+from cnnreport.train.estimate import estimate_plan
+from cnnreport.train.plan import full_plan
 
 Echo = Callable[[str], None]
 DEFAULT_TRAIN_INSTANCE = "ml.m5.xlarge"
@@ -111,8 +117,6 @@ def plan_training(study: Any, ws: Any, region: str | None, instance_type: str | 
                   estimate: bool = False) -> TrainingPlan:
     """The jobs that would train the study's unfinished runs; with `estimate`, their training
     time timed on this machine (a few seconds)."""
-    from cnnreport.train.plan import full_plan
-
     require_sdk_image("training", tf_version("training"))  # before loading the data
     instance_type = instance_type or DEFAULT_TRAIN_INSTANCE
     splits = ws.splits(study)
@@ -131,10 +135,6 @@ def plan_training(study: Any, ws: Any, region: str | None, instance_type: str | 
 
 
 def _estimate(jobs: list[list[Any]], splits: Any) -> list[float | None]:
-    from cnnreport.train import levers
-    from cnnreport.train.engine import time_training_steps
-    from cnnreport.train.estimate import estimate_plan
-
     timed: dict[str, Any] = {}
 
     def timer(spec: Any, s: Any, lv: Any) -> Any:  # each model timed once for all jobs
@@ -147,8 +147,6 @@ def _estimate(jobs: list[list[Any]], splits: Any) -> list[float | None]:
 
 
 def describe_training_plan(plan: TrainingPlan, role: str | None = None) -> str:
-    from cnnreport.train.progress import duration
-
     lines = [f"training plan for study {plan.study}: {sum(map(len, plan.jobs))} runs to train in "
              f"{len(plan.jobs)} SageMaker training jobs ({plan.skipped} runs already done)",
              f"  instance       {plan.instance_type} × 1 per job, region {plan.region}",
@@ -156,7 +154,7 @@ def describe_training_plan(plan: TrainingPlan, role: str | None = None) -> str:
              f"  requirements   {', '.join(training_requirements())}",
              f"  role           {role or '(not set: pass --role or set SAGEMAKER_ROLE_ARN)'}"]
     for k, (job, secs) in enumerate(zip(plan.jobs, plan.seconds)):
-        time_note = f", about {duration(secs)} of training" if secs is not None else ""
+        time_note = f", about {fmt_duration(secs)} of training" if secs is not None else ""
         lines.append(f"  job {k + 1}: {len(job)} runs{time_note}: " + "; ".join(s.describe() for s in job))
     cost = plan.cost_usd()
     price = PRICE_PER_HOUR.get(plan.instance_type)
@@ -270,10 +268,6 @@ def _region_or_none() -> str | None:
 
 
 def _role_or_none() -> str | None:
-    import os
-
-    from cnnreport.deploy.aws_session import ROLE_ENV
-
     return os.environ.get(ROLE_ENV)
 
 

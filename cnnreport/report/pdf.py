@@ -8,6 +8,7 @@ an image's `width` attribute sets its printed size (the templates use no inline 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from cnnreport.files import atomic_path
@@ -16,9 +17,7 @@ PDF_VARIANT = "pdf/ua-1"
 
 
 def render_pdf(html_path: Path, pdf_path: Path) -> Path:
-    import logging
-
-    from weasyprint import HTML
+    from weasyprint import HTML  # heavy, and needs Pango: only when a PDF is made
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)  # font-subsetting chatter
     logging.getLogger("fontTools").setLevel(logging.ERROR)

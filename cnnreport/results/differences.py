@@ -16,6 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+from pydantic import JsonValue
+
+from cnnreport.contract import Part
+
 ABSENT = "absent"
 _POOL = re.compile(r"^(?:max|avg)pool(\d+)$")
 _LAYER_KEY = re.compile(r"^(conv|pool)(\d+)(?:\.(.+))?$")
@@ -100,12 +104,23 @@ def accepted_by(key: str, accept: Sequence[str]) -> str | None:
     return next((a for a in accept if key == a or key.startswith(a + ".")), None)
 
 
+class Difference(Part):
+    """report.json `experiment.differences[]`: one key in which a CNN differs from the reference."""
+
+    model: str
+    key: str  # e.g. conv1.kernel_size, pool2.type, training.learning_rate, seeds
+    reference: JsonValue  # the reference's value ("absent" for a layer it lacks)
+    variant: JsonValue
+    declared: bool  # the experiment's factor on its declared layers
+    accepted: bool  # listed in the variant's `accept`
+
+
 @dataclass(frozen=True)
 class Comparison:
     """One variant against the reference: every difference, classified."""
 
     model: str
-    differences: list[dict[str, Any]]  # model, key, reference, variant, declared, accepted
+    differences: list[Difference]
     unexpected: list[str]  # neither the factor nor accepted: "key a → b"
     unused_accepts: list[str]  # accept entries that match no difference
 
@@ -125,8 +140,8 @@ def compare(model: str, reference: tuple[Signature, Mapping[str, Any]],
         accept_entry = None if is_declared else accepted_by(key, accept)
         if accept_entry:
             used.add(accept_entry)
-        rows.append({"model": model, "key": key, "reference": a, "variant": b,
-                     "declared": is_declared, "accepted": accept_entry is not None})
+        rows.append(Difference(model=model, key=key, reference=a, variant=b, declared=is_declared,
+                               accepted=accept_entry is not None))
         if not is_declared and accept_entry is None:
             unexpected.append(f"{key} {show(a)} → {show(b)}")
     return Comparison(model, rows, unexpected, [a for a in accept if a not in used])

@@ -16,9 +16,11 @@ Both are planning numbers built on a spread estimated from few seeds, and are la
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from scipy import optimize, stats
+
+from cnnreport.contract import Part
+from cnnreport.results.statistics import SeedComparison
 
 TARGET_POWER = 0.8
 MAX_SEEDS = 10_000  # beyond this the report says "more than 10,000 seeds"
@@ -78,19 +80,28 @@ def _smallest_n(power_at, target: float, limit: int) -> int | None:
     return high
 
 
-def comparison_power(c: dict[str, Any], alpha: float, target: float = TARGET_POWER) -> dict[str, Any] | None:
-    """report.json `power` of one comparison (keys of statistics.compare): the difference the
-    seeds could detect, and the seeds the observed difference would need, at the level alpha the
-    comparison was judged at. None when there was no test."""
-    if c.get("test") not in ("paired t", "Welch t") or not c.get("se") or not c.get("df"):
+class Power(Part):
+    """report.json `comparisons[].power`: what a non-significant comparison's seeds could show."""
+
+    target: float  # the power asked for (0.8)
+    alpha: float  # the level the comparison was judged at (Holm's step level in its family)
+    seeds: int  # per model, as run
+    detectable_diff: float  # fraction of accuracy, like diff
+    observed_power: float
+    seeds_needed: int | None  # per model for the observed difference; None: more than max_seeds, or diff 0
+    max_seeds: int
+
+
+def comparison_power(c: SeedComparison, alpha: float, target: float = TARGET_POWER) -> Power | None:
+    """The difference the seeds could detect, and the seeds the observed difference would need,
+    at the level alpha the comparison was judged at. None when there was no test."""
+    if c.test not in ("paired t", "Welch t") or not c.se or not c.df or c.diff is None:
         return None
-    nc = detectable_noncentrality(c["df"], alpha, target)
-    n = min(c["n_a"], c["n_b"])
-    if c["test"] == "paired t":
-        seeds = one_sample_n(c["diff"] / (c["se"] * math.sqrt(n)), alpha, target) if c["diff"] else None
+    nc = detectable_noncentrality(c.df, alpha, target)
+    n = min(c.n_a, c.n_b)
+    if c.test == "paired t":
+        seeds = one_sample_n(c.diff / (c.se * math.sqrt(n)), alpha, target) if c.diff else None
     else:
-        seeds = welch_n(c["diff"], c["std_a"], c["std_b"], alpha, target) if c["diff"] else None
-    return {"target": target, "alpha": alpha, "seeds": n,
-            "detectable_diff": nc * c["se"],  # fraction of accuracy, like diff
-            "observed_power": power(abs(c["diff"]) / c["se"], c["df"], alpha),
-            "seeds_needed": seeds, "max_seeds": MAX_SEEDS}
+        seeds = welch_n(c.diff, c.std_a or 0.0, c.std_b or 0.0, alpha, target) if c.diff else None
+    return Power(target=target, alpha=alpha, seeds=n, detectable_diff=nc * c.se,
+                 observed_power=power(abs(c.diff) / c.se, c.df, alpha), seeds_needed=seeds, max_seeds=MAX_SEEDS)

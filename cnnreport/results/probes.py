@@ -7,8 +7,8 @@
 - weight sharing: parameters of a conv layer against a locally connected layer and a dense layer
   that see the same receptive fields (pure arithmetic).
 
-Everything here reads finished runs; nothing trains. Numbers come back as plain data for
-report.json's `probes`.
+Everything here reads finished runs; nothing trains. Numbers come back as report.json's
+`probes`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,104 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from cnnreport.results.statistics import summarize
+from cnnreport.backend import import_keras
+from cnnreport.contract import Part
+from cnnreport.results.statistics import Summary, summarize
+from cnnreport.train.models import Layer
 
 MAX_SHIFT = 4  # pixels: beyond ~15 % of a 28-pixel image the object starts to leave the frame
 TRANSLATION_IMAGES = 1000  # test images per shifted copy: enough for ±1.5 pts, fast on a CPU
 EQUIVARIANCE_IMAGES = 64
+
+
+# ---------------------------------------------------------------------------------- the parts
+
+
+class ShiftedModel(Part):
+    per_seed: list[list[float]]  # per seed: accuracy at each shift
+    per_shift: list[Summary]  # per shift: over seeds
+    drop: Summary  # accuracy at shift 0 − at the largest shift, over seeds
+
+
+class Translation(Part):
+    """Accuracy of saved models on test images shifted right, left, down and up (mean of the
+    four) by 0…k pixels, zero-filled."""
+
+    shifts: list[int]
+    n_images: int
+    models: dict[str, ShiftedModel]
+
+
+class EquivarianceRow(Part):
+    shift: int  # input pixels, down and right
+    equivariance: float  # ‖f(shift x) − shift f(x)‖ / ‖shift f(x)‖ on the interior
+    change: float  # ‖f(shift x) − f(x)‖ / ‖f(x)‖: equivariance is not invariance
+    interior: list[int]  # the compared part of the map, height × width
+
+
+class EquivarianceLayer(Part):
+    layer: str
+    stride: int  # the map's downsampling from the input
+    rows: list[EquivarianceRow]
+
+
+class DenseShift(Part):
+    shift: int
+    change: float
+
+
+class Equivariance(Part):
+    """Whether conv feature maps shift with the input (diagonal shifts), against the MLP's first
+    dense layer. `n_images` 0: not measured (every run of a model diverged)."""
+
+    n_images: int
+    cnn_layers: list[EquivarianceLayer]
+    mlp_layer: str | None
+    mlp_rows: list[DenseShift]
+
+
+class PermutedModel(Part):
+    role: str
+    normal: Summary  # test accuracy on original pixels
+    permuted: Summary  # retrained and tested on permuted pixels
+    change: Summary  # permuted − original, paired by seed
+
+
+class Permutation(Part):
+    """The locality probe: models retrained on pixels shuffled by one fixed permutation."""
+
+    models: dict[str, PermutedModel]
+    seed: int  # of the permutation
+    run_ids: list[str]  # the probe's runs
+
+
+class WeightSharing(Part):
+    """One conv layer's parameters against a locally connected and a dense layer of the same
+    input and output shapes."""
+
+    layer: str
+    conv: int
+    locally_connected: int
+    dense: int
+    positions: int
+    kernel: int
+    in_channels: int
+    filters: int
+    input: list[int]
+    output: list[int]
+    actual_params: int  # as Keras counted them
+
+
+class Probes(Part):
+    """report.json `probes`."""
+
+    translation: Translation
+    equivariance: Equivariance
+    permutation: Permutation
+    weight_sharing: list[WeightSharing]
+
+
+NOT_MEASURED = Equivariance(n_images=0, cnn_layers=[], mlp_layer=None, mlp_rows=[])
 
 
 # --------------------------------------------------------------------------------- image shifts
@@ -65,18 +158,17 @@ def shifted_accuracy(predict: Any, x: np.ndarray, y: np.ndarray, max_shift: int)
 
 
 def translation(models: dict[str, list[Any]], x_test: np.ndarray, y_test: np.ndarray,
-                max_shift: int = MAX_SHIFT, n_images: int = TRANSLATION_IMAGES) -> dict[str, Any]:
+                max_shift: int = MAX_SHIFT, n_images: int = TRANSLATION_IMAGES) -> Translation:
     """Per model (name → its per-seed keras models): accuracy vs shift, mean ± std over seeds."""
     x, y = x_test[:n_images], y_test[:n_images]
-    out: dict[str, Any] = {"shifts": list(range(max_shift + 1)), "n_images": int(len(x)),
-                           "directions": "right, left, down, up (mean)", "models": {}}
+    out = {}
     for name, seed_models in models.items():
         per_seed = [shifted_accuracy(lambda b, m=m: m.predict(b, batch_size=1000, verbose=0), x, y, max_shift)
                     for m in seed_models]
-        per_shift = [summarize([acc[s] for acc in per_seed]) for s in range(max_shift + 1)]
-        drop = summarize([acc[0] - acc[-1] for acc in per_seed])
-        out["models"][name] = {"per_seed": per_seed, "per_shift": per_shift, "drop": drop}
-    return out
+        out[name] = ShiftedModel(per_seed=per_seed,
+                                 per_shift=[summarize([acc[s] for acc in per_seed]) for s in range(max_shift + 1)],
+                                 drop=summarize([acc[0] - acc[-1] for acc in per_seed]))
+    return Translation(shifts=list(range(max_shift + 1)), n_images=int(len(x)), models=out)
 
 
 # -------------------------------------------------------------------------------- equivariance
@@ -123,8 +215,7 @@ def dense_change(dense: Any, x: np.ndarray, shift: int) -> float:
 
 def conv_strides(model: Any) -> list[tuple[str, int, int]]:
     """(layer name, cumulative downsampling at its output, kernel size) for each Conv2D layer."""
-    import keras
-
+    keras = import_keras()
     out, jump = [], 1
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
@@ -135,15 +226,14 @@ def conv_strides(model: Any) -> list[tuple[str, int, int]]:
     return out
 
 
-def equivariance(cnn: Any, mlp: Any, x: np.ndarray, max_shift: int = MAX_SHIFT) -> dict[str, Any]:
+def equivariance(cnn: Any, mlp: Any, x: np.ndarray, max_shift: int = MAX_SHIFT) -> Equivariance:
     """Equivariance error of every conv layer of `cnn` and the change of `mlp`'s first dense layer.
 
     A conv layer is sampled at input shifts that are multiples of its downsampling (after a 2×2
     pool, only even shifts are whole map pixels). Pooling makes deeper maps only approximately
     equivariant: that is measured, not assumed.
     """
-    import keras
-
+    keras = import_keras()
     x = x[:EQUIVARIANCE_IMAGES]
     layers = []
     for name, jump, kernel in conv_strides(cnn):
@@ -153,45 +243,38 @@ def equivariance(cnn: Any, mlp: Any, x: np.ndarray, max_shift: int = MAX_SHIFT) 
         margin = kernel // 2 + 1
         shifts = [s for s in range(1, max(max_shift, jump) + 1)
                   if s % jump == 0 and size - 2 * margin - s // jump >= 1]
-        rows = [{"shift": s, **equivariance_error(feature, x, s, jump, margin=margin)} for s in shifts]
+        rows = [EquivarianceRow(shift=s, **equivariance_error(feature, x, s, jump, margin=margin)) for s in shifts]
         if rows:
-            layers.append({"layer": name, "stride": jump, "rows": rows})
+            layers.append(EquivarianceLayer(layer=name, stride=jump, rows=rows))
     dense_name = next(l.name for l in mlp.layers if isinstance(l, keras.layers.Dense))
     dense = keras.Model(mlp.inputs, mlp.get_layer(dense_name).output)
-    mlp_rows = [{"shift": s, "change": dense_change(lambda b: dense.predict(b, batch_size=256, verbose=0), x, s)}
+    mlp_rows = [DenseShift(shift=s, change=dense_change(lambda b: dense.predict(b, batch_size=256, verbose=0), x, s))
                 for s in range(1, max_shift + 1)]
-    return {"n_images": int(len(x)), "shift_axis": "diagonal (down and right by s pixels)",
-            "cnn_layers": layers, "mlp_layer": dense_name, "mlp_rows": mlp_rows}
+    return Equivariance(n_images=int(len(x)), cnn_layers=layers, mlp_layer=dense_name, mlp_rows=mlp_rows)
 
 
 # ----------------------------------------------------------------------------------- permutation
 
 
-def permutation(normal: dict[str, list[float]], permuted: dict[str, list[float]],
-                roles: dict[str, str]) -> dict[str, Any]:
+def permutation(normal: dict[str, list[float]], permuted: dict[str, list[float]], roles: dict[str, str],
+                seed: int, run_ids: list[str]) -> Permutation:
     """Test accuracy per model on ordinary and on permuted pixels, paired by seed."""
-    out: dict[str, Any] = {"models": {}}
+    out = {}
     for name, acc in normal.items():
         if name not in permuted:
             continue
         perm = permuted[name]
         n = min(len(acc), len(perm))
-        out["models"][name] = {
-            "role": roles.get(name, ""),
-            "normal": summarize(acc), "permuted": summarize(perm),
-            "change": summarize([perm[i] - acc[i] for i in range(n)]),
-        }
-    return out
-
-
-# The locality probe's pixel order: the very function that permuted the training data.
+        out[name] = PermutedModel(role=roles.get(name, ""), normal=summarize(acc), permuted=summarize(perm),
+                                  change=summarize([perm[i] - acc[i] for i in range(n)]))
+    return Permutation(models=out, seed=seed, run_ids=run_ids)
 
 
 # -------------------------------------------------------------------------------- weight sharing
 
 
 def weight_sharing(input_hw: Sequence[int], in_channels: int, kernel: int, filters: int,
-                   out_hw: Sequence[int]) -> dict[str, int]:
+                   out_hw: Sequence[int]) -> dict[str, Any]:
     """Parameters of three layers mapping the same input to the same (out_h, out_w, filters) map.
 
     conv: one k×k×C kernel per filter, shared by every position, plus a bias per filter.
@@ -209,17 +292,15 @@ def weight_sharing(input_hw: Sequence[int], in_channels: int, kernel: int, filte
             "input": [int(h), int(w), int(in_channels)], "output": [int(oh), int(ow), int(filters)]}
 
 
-def weight_sharing_table(layers: list[dict[str, Any]], input_shape: Sequence[int]) -> list[dict[str, Any]]:
+def weight_sharing_table(layers: Sequence[Layer], input_shape: Sequence[int]) -> list[WeightSharing]:
     """weight_sharing() for every Conv2D row of a models.analyse() layer table."""
     rows, prev = [], list(input_shape)
     for layer in layers:
-        if layer["type"] == "Conv2D":
-            k = int(layer["kernel"].split("×")[0])
-            out = layer["output_shape"]
-            row = weight_sharing(prev[:2], prev[2], k, out[2], out[:2])
-            row["layer"] = layer["name"]
-            row["actual_params"] = layer["params"]
-            rows.append(row)
-        if len(layer["output_shape"]) == 3:
-            prev = list(layer["output_shape"])
+        if layer.type == "Conv2D":
+            k = int(layer.kernel.split("×")[0])
+            out = layer.output_shape
+            rows.append(WeightSharing(layer=layer.name, actual_params=layer.params,
+                                      **weight_sharing(prev[:2], prev[2], k, out[2], out[:2])))
+        if len(layer.output_shape) == 3:
+            prev = list(layer.output_shape)
     return rows

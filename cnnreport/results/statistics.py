@@ -9,32 +9,45 @@ freedom, which is exact for normal per-seed values and honest for small n (wider
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 from scipy import stats
 
+from cnnreport.contract import Measured, Part
+
 CONFIDENCE = 0.95
 
 
-def summarize(values: Sequence[float], confidence: float = CONFIDENCE) -> dict[str, Any]:
+class Summary(Part):
+    """A quantity over seeds: its finite per-seed values, mean, sample std (ddof = 1), the 95 %
+    t-interval of the mean, min and max; null where undefined (no value; one value: no std)."""
+
+    n: int
+    values: list[float]
+    mean: Measured
+    std: Measured
+    ci_low: Measured
+    ci_high: Measured
+    min: Measured
+    max: Measured
+
+
+def summarize(values: Sequence[float | None], confidence: float = CONFIDENCE) -> Summary:
     """n, mean, std (ddof=1), t-interval, min, max of per-seed values (None where undefined)."""
     x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     n = int(len(x))
-    out: dict[str, Any] = {"n": n, "values": x.tolist(), "mean": None, "std": None,
-                           "ci_low": None, "ci_high": None, "min": None, "max": None}
     if n == 0:
-        return out
-    out.update(mean=float(x.mean()), min=float(x.min()), max=float(x.max()))
+        return Summary(n=0, values=[], mean=None, std=None, ci_low=None, ci_high=None, min=None, max=None)
+    std = low = high = None
     if n >= 2:
         std = float(x.std(ddof=1))
-        out["std"] = std
         if std > 0:
-            low, high = stats.t.interval(confidence, n - 1, loc=x.mean(), scale=std / math.sqrt(n))
+            low, high = (float(v) for v in stats.t.interval(confidence, n - 1, loc=x.mean(), scale=std / math.sqrt(n)))
         else:
             low = high = float(x.mean())
-        out.update(ci_low=float(low), ci_high=float(high))
-    return out
+    return Summary(n=n, values=x.tolist(), mean=float(x.mean()), std=std, ci_low=low, ci_high=high,
+                   min=float(x.min()), max=float(x.max()))
 
 
 # ----------------------------------------------------------------------------------- comparisons
@@ -159,11 +172,43 @@ def tost(xa: Sequence[float], xb: Sequence[float], margin: float, paired_runs: b
     return _finite(max(float(low), float(high)))
 
 
-def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
+TestName = Literal["paired t", "Welch t", "none"]
+# Why a comparison used the test it did (report/wording says it in words).
+TestChoice = Literal["shared seeds", "different seeds", "constant differences", "no spread", "too few seeds"]
+
+
+class SeedComparison(Part):
+    """Two models' per-seed values compared: the chosen test and everything scipy computed."""
+
+    n_a: int
+    n_b: int
+    mean_a: Measured
+    mean_b: Measured
+    std_a: Measured
+    std_b: Measured
+    diff: Measured  # mean a − mean b, fraction of accuracy
+    diff_ci_low: Measured  # unadjusted 95 % interval of the chosen test
+    diff_ci_high: Measured
+    welch_t: Measured
+    welch_df: Measured
+    welch_p: Measured
+    paired_t: Measured
+    paired_p: Measured
+    hedges_g: Measured
+    test: TestName
+    test_choice: TestChoice
+    seeds: list[int]  # the seeds both models ran (the pairing), else []
+    p: Measured  # of the chosen test, unadjusted
+    se: Measured  # standard error of the difference, for the test's intervals
+    df: Measured
+
+
+def compare(a: dict[int, float], b: dict[int, float]) -> SeedComparison:
     """Compare per-seed values of two models ({seed: value}). Picks the primary test:
     paired t when both have the same ≥ 2 seeds, Welch otherwise; none with < 2 seeds a side."""
     xa = [a[s] for s in sorted(a)]
     xb = [b[s] for s in sorted(b)]
+    shared = sorted(a) == sorted(b)
     out: dict[str, Any] = {
         "n_a": len(xa), "n_b": len(xb),
         "mean_a": float(np.mean(xa)) if xa else None, "mean_b": float(np.mean(xb)) if xb else None,
@@ -172,33 +217,23 @@ def compare(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
         "diff": float(np.mean(xa) - np.mean(xb)) if xa and xb else None,
         "diff_ci_low": None, "diff_ci_high": None,
         "welch_t": None, "welch_df": None, "welch_p": None, "paired_t": None, "paired_p": None,
-        "hedges_g": hedges_g(xa, xb), "test": "none", "p": None, "p_holm": None,
-        "se": None, "df": None,
-        "significant": None, "reason": "",
+        "hedges_g": hedges_g(xa, xb), "test": "none", "test_choice": "too few seeds",
+        "seeds": sorted(a) if shared else [], "p": None, "se": None, "df": None,
     }
     if len(xa) < 2 or len(xb) < 2:
-        out["reason"] = (f"not enough seeds: {len(xa)} and {len(xb)} finished runs; a test needs "
-                         f"at least 2 per model")
-        return out
+        return SeedComparison(**out)
     w = welch(xa, xb)
     out.update(welch_t=w["t"], welch_df=w["df"], welch_p=w["p"])
-    if sorted(a) == sorted(b):
+    if shared:
         p = paired(xa, xb)
         out.update(paired_t=p["t"], paired_p=p["p"])
         if p["p"] is not None:
-            out.update(test="paired t", p=p["p"], diff_ci_low=p["ci_low"], diff_ci_high=p["ci_high"],
-                       se=p["se"], df=float(len(xa) - 1),
-                       reason=f"paired t-test: both models ran seeds {sorted(a)}, and a seed fixes "
-                              f"the initialisation and the batch order, so per-seed differences "
-                              f"remove that shared variance")
-            return out
+            out.update(test="paired t", test_choice="shared seeds", p=p["p"], diff_ci_low=p["ci_low"],
+                       diff_ci_high=p["ci_high"], se=p["se"], df=float(len(xa) - 1))
+            return SeedComparison(**out)
     if w["p"] is not None:
-        out.update(test="Welch t", p=w["p"], diff_ci_low=w["ci_low"], diff_ci_high=w["ci_high"],
-                   se=w["se"], df=w["df"],
-                   reason="Welch's t-test: the models do not share all seeds, so runs cannot be "
-                          "paired; Welch does not assume equal variances"
-                   if sorted(a) != sorted(b) else
-                   "Welch's t-test: per-seed differences are constant, so the paired test is undefined")
+        out.update(test="Welch t", test_choice="constant differences" if shared else "different seeds",
+                   p=w["p"], diff_ci_low=w["ci_low"], diff_ci_high=w["ci_high"], se=w["se"], df=w["df"])
     else:
-        out["reason"] = "no test: every run of both models gave the same value (no spread)"
-    return out
+        out["test_choice"] = "no spread"
+    return SeedComparison(**out)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cnnreport import resources
 from cnnreport.errors import UserError
+from cnnreport.formatting import fmt_points
 from cnnreport.rubric.checks.catalogue import CHECKS
 
 try:  # Python 3.11+
@@ -19,7 +20,7 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-DEFAULT_RUBRIC = Path(str(resources.rubric()))
+DEFAULT_RUBRIC = resources.rubric()
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
 
@@ -68,7 +69,7 @@ class Criterion(_Strict):
     def _items_add_up(self) -> "Criterion":
         total = sum(i.points for i in self.items)
         if not math.isclose(total, self.points, abs_tol=1e-6):
-            raise ValueError(f"items add up to {total:g} points, the criterion says {self.points:g}")
+            raise ValueError(f"items add up to {fmt_points(total)} points, the criterion says {fmt_points(self.points)}")
         return self
 
 
@@ -100,7 +101,7 @@ class Rubric(_Strict):
                 seen.add(i)
         main = sum(c.points for c in self.criteria if not c.bonus)
         if not math.isclose(main, self.total, abs_tol=1e-6):
-            raise ValueError(f"criteria (bonus excluded) add up to {main:g} points, total says {self.total:g}")
+            raise ValueError(f"criteria (bonus excluded) add up to {fmt_points(main)} points, total says {fmt_points(self.total)}")
         items = {i.id for c in self.criteria for i in c.items}
         for cl in self.lists:
             for e in cl.entries:

@@ -1,18 +1,34 @@
 """A report scored against the rubric: points verified per item with evidence, human items
 apart (never counted as earned), the lists, integrity. The score reads "verified X of Y
 automatic points; Z points for a human reader".
+
+The submission's report.json is parsed through the report's models before any check runs
+(submission.py), so a check reads typed parts and a malformed report is refused with every field
+it breaks named, not scored item by item.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from cnnreport.formatting import fmt_points
+from cnnreport.report.content import ReportContent
 from cnnreport.rubric.checks.catalogue import CHECKS
 from cnnreport.rubric.checks.registry import Outcome
 from cnnreport.rubric.integrity import verify
+from cnnreport.rubric.result import (
+    CheckResult,
+    CriterionResult,
+    HumanItem,
+    ItemResult,
+    ListEntryResult,
+    ListResult,
+    RubricAppendix,
+    RubricInfo,
+    Score,
+)
 from cnnreport.rubric.schema import Item, Rubric, load_rubric
-from cnnreport.rubric.submission import NotAReport, Submission
+from cnnreport.rubric.submission import Submission
 
 # ------------------------------------------------------------------------------------- scoring
 
@@ -21,23 +37,16 @@ def _run(sub: Submission, item: Item) -> Outcome:
     if item.check is None:
         return Outcome(0.0, "")
     cdef = CHECKS[item.check]
-    try:
-        return cdef.fn(sub, cdef.params.model_validate(item.params))
-    except NotAReport:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError) as exc:
-        # A damaged report.json: the item fails and says what was unreadable.
-        return Outcome(0.0, f"report.json damaged where this check reads it ({type(exc).__name__}: {exc})",
-                       "rebuild the report with `cnnreport render`")
+    return cdef.fn(sub, cdef.params.model_validate(item.params))
 
 
 def _pts(x: float) -> float:
     return round(x + 1e-9, 1)
 
 
-def score(sub: Submission, rubric: Rubric) -> dict[str, Any]:
-    """The check's result as data: criteria with items, human items apart, lists, integrity, score."""
-    sub.report  # noqa: B018 - raises NotAReport for a folder that is not a report
+def score(sub: Submission, rubric: Rubric) -> CheckResult:
+    """The check's result: criteria with items, human items apart, lists, integrity, score."""
+    sub.report  # noqa: B018 - raises NotAReport (or InvalidReport) for a folder that is not a report
     criteria, human, outcomes = [], [], {}
     for c in rubric.criteria:
         items = []
@@ -46,56 +55,47 @@ def score(sub: Submission, rubric: Rubric) -> dict[str, Any]:
             passed = None if i.human else out.fraction >= 1.0 - 1e-9
             earned = 0.0 if i.human else _pts(i.points * max(0.0, min(1.0, out.fraction)))
             outcomes[i.id] = passed
-            row = {"id": i.id, "name": i.name, "points": i.points, "kind": "human" if i.human else "auto",
-                   "check": i.check, "earned": earned, "passed": passed, "evidence": out.evidence,
-                   "fix": "" if passed else (out.fix or i.fix)}
+            row = ItemResult(id=i.id, name=i.name, points=i.points, kind="human" if i.human else "auto",
+                             check=i.check, earned=earned, passed=passed, evidence=out.evidence,
+                             fix="" if passed or i.human else (out.fix or i.fix))
             if i.human:
-                row["fix"] = ""
-                human.append({"criterion": c.id, **row})
+                human.append(HumanItem(criterion=c.id, **dict(row)))
             items.append(row)
-        auto = [r for r in items if r["kind"] == "auto"]
-        criteria.append({"id": c.id, "name": c.name, "points": c.points, "bonus": c.bonus,
-                         "earned": _pts(sum(r["earned"] for r in auto)),
-                         "automatic": _pts(sum(r["points"] for r in auto)),
-                         "human": _pts(sum(r["points"] for r in items if r["kind"] == "human")),
-                         "items": items})
-    main = [c for c in criteria if not c["bonus"]]
-    bonus = [c for c in criteria if c["bonus"]]
-    x = _pts(sum(c["earned"] for c in main))
-    y = _pts(sum(c["automatic"] for c in main))
-    z = _pts(sum(c["human"] for c in main))
+        auto = [r for r in items if r.kind == "auto"]
+        criteria.append(CriterionResult(id=c.id, name=c.name, points=c.points, bonus=c.bonus,
+                                        earned=_pts(sum(r.earned for r in auto)),
+                                        automatic=_pts(sum(r.points for r in auto)),
+                                        human=_pts(sum(r.points for r in items if r.kind == "human")),
+                                        items=items))
+    main = [c for c in criteria if not c.bonus]
+    bonus = [c for c in criteria if c.bonus]
+    x, y, z = (_pts(sum(getattr(c, key) for c in main)) for key in ("earned", "automatic", "human"))
+    bx, by, bz = (_pts(sum(getattr(c, key) for c in bonus)) for key in ("earned", "automatic", "human"))
     integ = verify(sub)
-    score_ = {"earned": x, "automatic": y, "human": z, "total": rubric.total,
-              "bonus_earned": _pts(sum(c["earned"] for c in bonus)),
-              "bonus_automatic": _pts(sum(c["automatic"] for c in bonus)),
-              "bonus_human": _pts(sum(c["human"] for c in bonus)),
-              "integrity": integ.ok,
-              "line": f"verified {x:g} of {y:g} automatic points; {z:g} points for a human reader"}
+    line = f"verified {fmt_points(x)} of {fmt_points(y)} automatic points; {fmt_points(z)} points for a human reader"
     if bonus:
-        score_["line"] += (f" (bonus: verified {score_['bonus_earned']:g} of {score_['bonus_automatic']:g}; "
-                           f"{score_['bonus_human']:g} for a reader)")
-    lists = [{"id": cl.id, "title": cl.title,
-              "entries": [{"text": e.text, "items": e.items,
-                           "passed": all(outcomes.get(i) is True for i in e.items)} for e in cl.entries]}
+        line += f" (bonus: verified {fmt_points(bx)} of {fmt_points(by)}; {fmt_points(bz)} for a reader)"
+    lists = [ListResult(id=cl.id, title=cl.title,
+                        entries=[ListEntryResult(text=e.text, items=list(e.items),
+                                                 passed=all(outcomes.get(i) is True for i in e.items))
+                                 for e in cl.entries])
              for cl in rubric.lists]
-    return {"report_dir": str(sub.folder), "rubric": {"title": rubric.title, "source": rubric.source},
-            "score": score_, "criteria": criteria, "human": human, "lists": lists,
-            "integrity": integ.as_dict(), "pdf": sub.pdf_state,
-            "generator": sub.get("generator"), "notes": list(sub.notes)}
+    return CheckResult(
+        report_dir=str(sub.folder), rubric=RubricInfo(title=rubric.title, source=rubric.source),
+        score=Score(earned=x, automatic=y, human=z, total=rubric.total, bonus_earned=bx, bonus_automatic=by,
+                    bonus_human=bz, integrity=integ.ok, line=line),
+        criteria=criteria, human=human, lists=lists, integrity=integ.as_result(), pdf=sub.pdf_state,
+        generator=sub.report.generator, notes=list(sub.notes))
 
 
-def check_report(folder: str | Path, rubric: Rubric | None = None, *, runs_dir: str | Path | None = None) -> dict[str, Any]:
+def check_report(folder: str | Path, rubric: Rubric | None = None, *, runs_dir: str | Path | None = None) -> CheckResult:
     return score(Submission(folder, runs_dir=runs_dir), rubric or load_rubric())
 
 
-APPENDIX_KEYS = ("rubric", "score", "criteria", "human", "lists", "integrity", "pdf")
-
-
-def appendix(folder: Path, context: dict[str, Any], html: str, runs_dir: Path | None,
-             rubric: Rubric | None = None) -> dict[str, Any]:
+def appendix(folder: Path, context: ReportContent, html: str, runs_dir: Path | None,
+             rubric: Rubric | None = None) -> RubricAppendix:
     """report.json's `rubric`: the check as the build runs it, on the HTML just rendered from
     `context` (the PDF does not exist yet; `cnnreport check` reads it afterwards)."""
-    ctx = {**context, "rubric": None}
-    sub = Submission(folder, ctx, runs_dir=runs_dir, read_pdf=False, html=html, rendered=html)
+    sub = Submission(folder, context, runs_dir=runs_dir, read_pdf=False, html=html, rendered=html)
     result = score(sub, rubric or load_rubric())
-    return {k: result[k] for k in APPENDIX_KEYS}
+    return RubricAppendix(**{name: getattr(result, name) for name in RubricAppendix.model_fields})

@@ -1,8 +1,10 @@
 """A report folder as the rubric check sees it: report.json plus the rendered HTML and PDF.
 
-Read once, lazily, and tolerant of damage: a missing PDF or an unreadable HTML file is a fact
-the checks report (and score), not an exception. Only a folder that is not a cnnreport report at
-all (no report.json, or one that is not a JSON object) raises `NotAReport`.
+Read once, lazily. report.json is parsed through the report's own models
+(rubric/report_json.py): a folder without one, or with one that is not JSON, raises `NotAReport`;
+one that breaks the contract raises `MalformedReport`, naming each field and what was expected.
+A missing PDF or an unreadable HTML file is a fact the checks report (and score), not an
+exception.
 
 A submission is untrusted: every path it names (a figure's file, its study's name, a run id) and
 every file it holds (which may be a link) is resolved first and read only when it stays inside
@@ -12,6 +14,7 @@ the submission folder (`inside`); a path that leads out reads as absent, with th
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from cnnreport.errors import UserError
+from cnnreport.report.content import ReportContent
+from cnnreport.results.checklist import LabJudgements, judge_questions
+from cnnreport.results.findings import Comparison, primary_comparison
+from cnnreport.results.summaries import ModelSummary, roles
+from cnnreport.rubric.report_json import MalformedReport, parse_report
 
 REPORT_FILE = "report.json"
 HTML_FILE = "report.html"
@@ -37,6 +45,14 @@ OUTSIDE = "leads outside the submission folder (not read)"
 
 class NotAReport(UserError):
     """The folder is not a cnnreport report (or its report.json is unreadable)."""
+
+
+class InvalidReport(NotAReport):
+    """report.json is JSON but not as cnnreport writes it; `problems` name each field."""
+
+    def __init__(self, message: str, problems: list[str]):
+        super().__init__(message)
+        self.problems = problems
 
 
 def inside(base: Path, relative: str | Path) -> Path | None:
@@ -157,7 +173,7 @@ class Submission:
     (report.json's content), `html` (the HTML just rendered) and `rendered` (what report.json
     renders to, which is that same HTML), so nothing is read back or rendered twice."""
 
-    def __init__(self, folder: str | Path, report: dict[str, Any] | None = None, *,
+    def __init__(self, folder: str | Path, report: ReportContent | None = None, *,
                  runs_dir: str | Path | None = None, read_pdf: bool = True,
                  html: str | None = None, rendered: str | None = None) -> None:
         self.folder = Path(folder)
@@ -171,7 +187,8 @@ class Submission:
 
     # ------------------------------------------------------------------ report.json
     @cached_property
-    def report(self) -> dict[str, Any]:
+    def report(self) -> ReportContent:
+        """report.json through the report's models (the build hands in the content it checks)."""
         if self._report is not None:
             return self._report
         path = self.file(REPORT_FILE)
@@ -182,32 +199,41 @@ class Submission:
         if not path.is_file():
             raise NotAReport(f"{self.folder}: not a cnnreport report (no {REPORT_FILE})")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise NotAReport(f"{path}: damaged report.json ({exc})") from None
-        if not isinstance(data, dict) or "models" not in data:
-            raise NotAReport(f"{path}: not a cnnreport report.json (no 'models' key)")
-        return data
+        try:
+            return parse_report(text)
+        except MalformedReport as exc:
+            if not _looks_like_a_report(text):
+                raise NotAReport(f"{path}: not a cnnreport report.json (no 'format' or 'models' key)") from None
+            raise InvalidReport(f"{path}: {exc}", exc.problems) from None
+        except ValueError as exc:  # json.JSONDecodeError, NaN or Infinity
+            raise NotAReport(f"{path}: damaged report.json ({exc})") from None
+
+    @cached_property
+    def roles(self) -> dict[str, ModelSummary | None]:
+        return roles(self.report.models)
+
+    def model(self, role: str) -> ModelSummary | None:
+        """The baseline or the reference CNN, as report.json states it."""
+        return self.roles.get(role)
+
+    @cached_property
+    def primary(self) -> Comparison | None:
+        """The reference CNN against the baseline."""
+        return primary_comparison(self.report.comparisons)
+
+    @cached_property
+    def judgements(self) -> LabJudgements:
+        """The lab's questions judged from report.json, as the report's checklist judged them
+        (results/checklist.py): the rubric's items that ask them read these."""
+        r = self.report
+        return judge_questions(r.models, r.comparisons, r.experiment, r.headline.chance, r.study.seeds)
 
     def file(self, relative: str) -> Path | None:
         """A file of the submission, resolved; None when the path (or a link on it) leads out."""
         return inside(self.folder, relative) if isinstance(relative, str) else None
-
-    def get(self, dotted: str, default: Any = None) -> Any:
-        """report.json value at 'a.b.c' (None/default where absent)."""
-        cur: Any = self.report
-        for part in dotted.split("."):
-            if not isinstance(cur, dict) or part not in cur:
-                return default
-            cur = cur[part]
-        return cur
-
-    def models(self, role: str | None = None) -> list[dict[str, Any]]:
-        ms = [m for m in (self.report.get("models") or []) if isinstance(m, dict)]
-        return [m for m in ms if role is None or m.get("role") == role]
-
-    def model(self, role: str) -> dict[str, Any] | None:
-        return next(iter(self.models(role)), None)
 
     # ------------------------------------------------------------------ rendered files
     @cached_property
@@ -236,9 +262,7 @@ class Submission:
         if path is None or not path.is_file():
             return None
         try:
-            import logging
-
-            from pypdf import PdfReader
+            from pypdf import PdfReader  # a test extra: only when a PDF is read
 
             logging.getLogger("pypdf").setLevel(logging.ERROR)
             return [page.extract_text() or "" for page in PdfReader(str(path)).pages]
@@ -263,8 +287,7 @@ class Submission:
     # ------------------------------------------------------------------ runs
     def run_ids(self) -> list[str]:
         """report.json's run ids that are plain names (anything else names no run folder)."""
-        return [r["run_id"] for r in self.get("runs") or []
-                if isinstance(r, dict) and isinstance(r.get("run_id"), str) and PLAIN_NAME.match(r["run_id"])]
+        return [r.run_id for r in self.report.runs if PLAIN_NAME.match(r.run_id)]
 
     def run_record(self, run_id: str) -> Path | None:
         """runs/<run-id>/run.json, when run_id is a plain name and the file stays in the runs folder."""
@@ -279,8 +302,8 @@ class Submission:
         when the folder's own name is the study's (report.json cannot point elsewhere)."""
         if self._runs_dir is not None:
             return self._runs_dir if self._runs_dir.is_dir() else None
-        name = self.get("study.name")
-        name = name if isinstance(name, str) and PLAIN_NAME.match(name) else ""
+        name = self.report.study.name
+        name = name if PLAIN_NAME.match(name) else ""
         candidates = [inside(self.folder, f"runs/{name}") if name else None, inside(self.folder, "runs")]
         if name and name == self.folder.resolve().name:
             candidates.append(self.folder.resolve().parent.parent / "runs" / name)
@@ -290,3 +313,13 @@ class Submission:
                     (found := inside(c, f"{rid}/run.json")) is not None and found.is_file() for rid in ids):
                 return c
         return None
+
+
+def _looks_like_a_report(text: str) -> bool:
+    """Whether a JSON object means to be a cnnreport report.json (has its `format` or `models`),
+    so its problems are worth naming; anything else is simply not a report."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and ("format" in data or "models" in data)

@@ -4,6 +4,7 @@ list only what differs), validated; every problem one line naming the file and t
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 from cnnreport import resources
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import DEFAULT_STUDY, PROFILES
+from cnnreport.study.summary import shown_path
 from cnnreport.study.variants import deep_merge
 
 # --------------------------------------------------------------------------------------- loading
@@ -33,7 +35,7 @@ def resolve_study_path(study: str) -> Path:
     builtin = resources.study(study)
     if builtin is not None:
         return Path(str(builtin))
-    names = [p.name.removesuffix(".toml") for p in resources.studies()]
+    names = [p.name.removesuffix(".toml") for p in resources.study_files()]
     raise UserError(f"unknown study {study!r}: expected one of {names} or a path to a .toml file")
 
 
@@ -53,8 +55,33 @@ def _format_validation_error(path: Path, err: ValidationError) -> str:
     return f"{path}: " + "; ".join(parts)
 
 
-def load_study(study: str | Path = DEFAULT_STUDY, profile: str | None = None) -> Study:
-    """Load, merge the profile, validate. Raises UserError naming the file and the key."""
+@dataclass
+class StudyFile:
+    """A study file read once: each profile is merged and validated from the same parsed TOML, at
+    most once (a command that needs the quick and the full profile reads the file once)."""
+
+    path: Path
+    raw: dict[str, Any]
+    argument: str  # as the user named it: a built-in name or a path
+    _studies: dict[str | None, Study] = field(default_factory=dict)
+
+    def at(self, profile: str | None) -> Study:
+        """The study at `profile` (None: the file as written, without a profile)."""
+        if profile not in self._studies:
+            self._studies[profile] = study_from_dict(self.raw, profile, origin=self.path)
+        return self._studies[profile]
+
+    @property
+    def command_name(self) -> str:
+        """How to name the study on the command line: its built-in name, else its file."""
+        builtin = resources.study(self.argument)
+        if builtin is not None and Path(str(builtin)).resolve() == self.path.resolve():
+            return self.argument
+        return shown_path(self.path)
+
+
+def read_study(study: str | Path = DEFAULT_STUDY) -> StudyFile:
+    """Find and parse a study file. Raises UserError naming the file and what is wrong."""
     path = resolve_study_path(str(study))
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -62,7 +89,12 @@ def load_study(study: str | Path = DEFAULT_STUDY, profile: str | None = None) ->
         raise UserError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read: {exc}") from None
-    return study_from_dict(raw, profile, origin=path)
+    return StudyFile(path, raw, str(study))
+
+
+def load_study(study: str | Path = DEFAULT_STUDY, profile: str | None = None) -> Study:
+    """Load, merge the profile, validate. Raises UserError naming the file and the key."""
+    return read_study(study).at(profile)
 
 
 def study_from_dict(raw: dict[str, Any], profile: str | None, origin: Path | str = "<study>") -> Study:

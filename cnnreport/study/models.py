@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
+
 from cnnreport.study.schema import Study
 from cnnreport.study.specs import CNNSpec, Factor, MLPSpec, Strict, TrainingSpec
 from cnnreport.study.variants import (
@@ -32,10 +34,15 @@ class ModelSpec(Strict):
     seeds: tuple[int, ...] | None = None
     accept: tuple[str, ...] = ()
     handwritten: bool = False
+    label: str = ""  # the level as the model's name says it: "kernel 5×5"
+    # What the architecture is, kept as a value: every later stage reads it per run and model.
+    kind: Literal["mlp", "cnn"] = "mlp"
 
-    @property
-    def kind(self) -> str:
-        return "mlp" if isinstance(self.arch, MLPSpec) else "cnn"
+    @model_validator(mode="after")
+    def _kind_of_arch(self) -> "ModelSpec":
+        # Frozen model: set once, while it is being built.
+        object.__setattr__(self, "kind", "mlp" if isinstance(self.arch, MLPSpec) else "cnn")
+        return self
 
 
 def study_models(study: Study) -> list[ModelSpec]:
@@ -51,6 +58,7 @@ def study_models(study: Study) -> list[ModelSpec]:
             arch=study.cnn if level == ref else apply_factor(study.cnn, exp.factor, level, exp.layers),
             factor=exp.factor,
             level=level,
+            label=level_label(exp.factor, level),
         ))
     for v in study.variants:
         arch = variant_cnn(study.cnn, v)

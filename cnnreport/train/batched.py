@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.backend import import_keras
 from cnnreport.train.loop import (
     Trained,
     epoch_order,
@@ -31,6 +32,7 @@ from cnnreport.train.loop import (
     make_optimizer,
     tower_keys,
 )
+from cnnreport.train.models import make_model
 from cnnreport.train.plan import RunSpec
 from cnnreport.train.progress import Progress
 
@@ -53,9 +55,7 @@ class SeedBatch:
     """The compiled per-epoch programs of one architecture over S seeds, and its state."""
 
     def __init__(self, specs: list[RunSpec], splits: Any):
-        import keras
-
-        from cnnreport.train.models import make_model
+        keras = import_keras()
 
         self.specs = specs
         self.models = []
@@ -73,7 +73,7 @@ class SeedBatch:
     def _compile(self, template: Any) -> None:
         import jax
         import jax.numpy as jnp
-        import keras
+        keras = import_keras()
 
         optimizer = self.optimizer
 

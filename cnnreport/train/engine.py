@@ -13,6 +13,8 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from cnnreport.backend import import_keras
+from cnnreport.train import levers as levers_mod
 from cnnreport.train.batched import train_batched
 from cnnreport.train.environment import environment
 from cnnreport.train.loop import (
@@ -23,6 +25,7 @@ from cnnreport.train.loop import (
     make_optimizer,
     tower_keys,
 )
+from cnnreport.train.models import analyse, make_model
 from cnnreport.train.plan import RunSpec
 from cnnreport.train.progress import BatchCallback, Progress
 
@@ -33,9 +36,7 @@ def _stack(specs: list[RunSpec], splits: Any) -> tuple[Any, list[Any]]:
     """One program holding one tower per seed; tower k is built right after seeding with seed k,
     so its initial weights are those of the seed's lone run. Towers share no weights and the
     loss is their sum, so each tower's gradients (and Adam's per-weight state) are its own."""
-    import keras
-
-    from cnnreport.train.models import make_model
+    keras = import_keras()
 
     towers = []
     for spec in specs:
@@ -74,9 +75,7 @@ def _program_key(specs: list[RunSpec], splits: Any, lv: Any) -> str:
 def _compiled_program(specs: list[RunSpec], splits: Any, lv: Any,
                       cache: ProgramCache | None) -> tuple[Any, list[Any]]:
     """A compiled program for these runs, each tower at its seed's initial state."""
-    import keras
-
-    from cnnreport.train.models import make_model
+    keras = import_keras()
 
     key = _program_key(specs, splits, lv)
     if cache is not None and cache.key == key and cache.entry is not None:
@@ -106,7 +105,7 @@ def _compiled_program(specs: list[RunSpec], splits: Any, lv: Any,
 def dtype_policy(name: str) -> Iterator[None]:
     """Keras's global dtype policy set to `name` for the block, then restored: models built
     inside get the levers' precision, models built elsewhere keep the caller's."""
-    import keras
+    keras = import_keras()
 
     previous = keras.config.dtype_policy().name
     keras.config.set_dtype_policy(name)
@@ -120,8 +119,6 @@ def train_group(specs: list[RunSpec], splits: Any, progress: "Progress | None" =
                 levers: Any = None, programs: ProgramCache | None = None) -> list[tuple[dict[str, Any], Any]]:
     """Train runs together, one tower each in one program (models and seeds may differ); evaluate
     each on the test set once, at the end. Returns (record, model) per run, in the order given."""
-    from cnnreport.train import levers as levers_mod
-
     first = specs[0]
     assert all(s.training == first.training and s.data == first.data and s.probe == first.probe
                for s in specs), "towers of one program share training settings and data"
@@ -187,7 +184,7 @@ def _training_arrays(splits: Any, lv: Any) -> tuple[Any, Any, Any, Any]:
     arrays = (splits.x_train, splits.y_train, splits.x_val, splits.y_val)
     if not lv.data_on_device:
         return arrays
-    import keras
+    keras = import_keras()
 
     return tuple(keras.ops.convert_to_tensor(a) for a in arrays)  # type: ignore[return-value]
 
@@ -197,7 +194,7 @@ def _take(x: Any, order: np.ndarray | None) -> Any:
         return x
     if isinstance(x, np.ndarray):
         return x[order]
-    import keras
+    keras = import_keras()
 
     return keras.ops.take(x, order, axis=0)
 
@@ -228,7 +225,7 @@ def fit_epoch(program: Any, arrays: tuple[Any, Any, Any, Any], orders: list[np.n
 def _batch_listener(on_batch: BatchCallback) -> Any:
     """A Keras callback passing `fit`'s training batch count to `on_batch`. With several steps
     per execution Keras calls it once per execution, with the last step's index."""
-    import keras
+    keras = import_keras()
 
     class BatchCount(keras.callbacks.Callback):
         # Safe on Keras's dispatch thread: it only counts. Without this flag Keras would turn
@@ -244,8 +241,6 @@ def _batch_listener(on_batch: BatchCallback) -> Any:
 def evaluate_and_record(specs: list[RunSpec], towers: list[Any], splits: Any, trained: Trained,
                         lv: Any) -> list[tuple[dict[str, Any], Any]]:
     """Each tower on the test set, once, and its run record. (record, model) per run."""
-    from cnnreport.train.models import analyse
-
     env = environment()
     analyses = [analyse(t) for t in towers]
     # A stacked program's epoch is shared by its towers: each run is charged its share of the

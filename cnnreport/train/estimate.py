@@ -22,7 +22,11 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from cnnreport.formatting import fmt_num
+from cnnreport.train import levers, store
 from cnnreport.train.engine import StepTiming, time_training_steps
+from cnnreport.train.environment import environment
+from cnnreport.train.models import analyse, make_model
 from cnnreport.train.plan import RunSpec
 
 INFERENCE_SHARE = 1 / 3  # inference per image vs a training step per image (forward vs forward + backward)
@@ -56,15 +60,13 @@ def estimate_plan(todo: list[RunSpec], splits: Any, lv: Any, timer: Timer = time
         seconds += spec.training.epochs * epoch_s + n_test / batch * step_s * INFERENCE_SHARE
     switches = sum(1 for i, s in enumerate(todo) if i == 0 or todo[i - 1].model.name != s.model.name)
     seconds += switches * trace_s
-    timed = tuple(f"{n}: {1000 * t.step_s:.0f} ms per batch of {first[n].training.batch_size}"
+    timed = tuple(f"{n}: {fmt_num(1000 * t.step_s, 0)} ms per batch of {first[n].training.batch_size}"
                   for n, t in timings.items())
     return Estimate(seconds, len(todo), timed, device_words(lv))
 
 
 def _flops_per_image(todo: list[RunSpec], splits: Any) -> dict[str, int]:
     """FLOPs per image of each model in the plan (built, not compiled: milliseconds each)."""
-    from cnnreport.train.models import analyse, make_model
-
     out: dict[str, int] = {}
     for spec in todo:
         if spec.model.name not in out:
@@ -85,8 +87,6 @@ def _step_model(points: dict[int, float]) -> Callable[[int], float]:
 
 def device_words(lv: Any) -> str:
     """`the CPU (Intel Xeon …, 2 cores; tensorflow, mixed_bfloat16)`: what the steps ran on."""
-    from cnnreport.train.environment import environment
-
     env = environment()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     settings = f"{env['backend']}, {lv.precision}"
@@ -95,13 +95,10 @@ def device_words(lv: Any) -> str:
     return f"the {env['device']} ({settings})"
 
 
-def estimate_study(study: Any, splits: Any, runs_root: Any) -> Estimate | None:
-    """The estimate for the study's runs not yet stored under `runs_root`; None when none are left."""
-    from cnnreport.train import levers, store
-    from cnnreport.train.plan import full_plan
-
+def estimate_study(study: Any, splits: Any, runs_root: Any, plan: list[RunSpec]) -> Estimate | None:
+    """The estimate for the plan's runs not yet stored under `runs_root`; None when none are left."""
     study_dir = store.study_runs_dir(runs_root, study.name)
-    todo = [r for r in full_plan(study, splits.fingerprint) if not store.is_complete(study_dir / r.run_id)]
+    todo = [r for r in plan if not store.is_complete(study_dir / r.run_id)]
     if not todo:
         return None
     return estimate_plan(todo, splits, levers.choose(todo[0].training.precision))

@@ -24,6 +24,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+# By module, so that a test can stand in for the GPU probe (tests/test_backend_gpu.py)
+from cnnreport import backend as backend_setup
+from cnnreport.backend import import_keras
+
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 
 
@@ -54,7 +58,7 @@ def cpu_has_native_bf16() -> bool:
 
 def accelerator() -> str:
     """'gpu' or 'cpu', for the active Keras backend."""
-    import keras
+    keras = import_keras()
 
     backend = keras.backend.backend()
     try:
@@ -78,20 +82,18 @@ def accelerator() -> str:
 def unused_gpu_warning() -> str | None:
     """A warning when the machine has a GPU the active backend cannot use: training would run
     on the CPU, hours where minutes were possible. None when there is no GPU or it is used."""
-    import keras
+    keras = import_keras()
 
-    from cnnreport.backend import GPU_INSTALL, gpu_visible
-
-    if not gpu_visible() or accelerator() == "gpu":
+    if not backend_setup.gpu_visible() or accelerator() == "gpu":
         return None
     return (f"a GPU is visible but Keras's {keras.backend.backend()} backend cannot use it, so training "
-            f"would run on the CPU. Install the GPU build: {GPU_INSTALL} (then this command picks JAX "
+            f"would run on the CPU. Install the GPU build: {backend_setup.GPU_INSTALL} (then this command picks JAX "
             "with CUDA), or press Ctrl-C and use --profile quick.")
 
 
 def choose(precision: str = "auto") -> Levers:
     """The levers for this machine. `precision` comes from the study (auto, or forced)."""
-    import keras
+    keras = import_keras()
 
     backend = keras.backend.backend()
     device = accelerator()

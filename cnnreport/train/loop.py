@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from cnnreport.backend import import_keras
 from cnnreport.study.specs import TrainingSpec
 from cnnreport.train.plan import RunSpec
 
 
 def make_optimizer(training: TrainingSpec) -> Any:
-    import keras
+    keras = import_keras()
 
     cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
            "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[training.optimizer]

@@ -8,11 +8,10 @@ Scaling to [0, 1] is a Rescaling layer inside the model, so a saved model takes 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Sequence
 
-import keras
-
+from cnnreport.backend import import_keras
+from cnnreport.contract import Part
 from cnnreport.errors import UserError
 from cnnreport.study.models import ModelSpec
 from cnnreport.study.specs import CNNSpec, MLPSpec
@@ -21,12 +20,14 @@ PIXEL_SCALE = 1.0 / 255.0
 
 
 def _inputs(input_shape: tuple[int, int, int]) -> tuple[Any, Any]:
+    keras = import_keras()
     inputs = keras.Input(shape=input_shape, name="pixels")
     return inputs, keras.layers.Rescaling(PIXEL_SCALE, name="rescale")(inputs)
 
 
 def make_mlp(spec: MLPSpec, input_shape: tuple[int, int, int], num_classes: int,
-             name: str = "mlp") -> keras.Model:
+             name: str = "mlp") -> Any:
+    keras = import_keras()
     inputs, x = _inputs(input_shape)
     x = keras.layers.Flatten(name="flatten")(x)
     for i, units in enumerate(spec.hidden, start=1):
@@ -38,11 +39,12 @@ def make_mlp(spec: MLPSpec, input_shape: tuple[int, int, int], num_classes: int,
 
 def _classifier(x: Any, num_classes: int) -> Any:
     # float32 softmax even under mixed precision: bf16 probabilities lose the small ones.
-    return keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="classifier")(x)
+    return import_keras().layers.Dense(num_classes, activation="softmax", dtype="float32", name="classifier")(x)
 
 
 def make_cnn(spec: CNNSpec, input_shape: tuple[int, int, int], num_classes: int,
-             name: str = "cnn") -> keras.Model:
+             name: str = "cnn") -> Any:
+    keras = import_keras()
     check_feature_maps(spec, input_shape, name)
     inputs, x = _inputs(input_shape)
     for i, block in enumerate(spec.blocks, start=1):
@@ -62,12 +64,23 @@ def make_cnn(spec: CNNSpec, input_shape: tuple[int, int, int], num_classes: int,
 
 
 def make_model(model: ModelSpec, input_shape: tuple[int, int, int], num_classes: int,
-               suffix: str = "") -> keras.Model:
+               suffix: str = "") -> Any:
     """A fresh, untrained keras.Model for one model of the study (`suffix` keeps names unique
     when several seeds of it share one program)."""
     if isinstance(model.arch, MLPSpec):
         return make_mlp(model.arch, input_shape, num_classes, model.name + suffix)
     return make_cnn(model.arch, input_shape, num_classes, model.name + suffix)
+
+
+def build_and_analyse(models: Sequence[ModelSpec], input_shape: tuple[int, int, int],
+                      num_classes: int) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Each model built fresh (a design whose feature map vanishes raises UserError here) with its
+    analysis: name → (keras.Model, analyse())."""
+    out = {}
+    for m in models:
+        built = make_model(m, input_shape, num_classes)
+        out[m.name] = (built, analyse(built))
+    return out
 
 
 def _keras_name(name: str) -> str:
@@ -102,35 +115,38 @@ def check_feature_maps(spec: CNNSpec, input_shape: tuple[int, int, int], model_n
 # ------------------------------------------------------------------------- architecture analysis
 
 
-@dataclass(frozen=True)
-class LayerRow:
+class Layer(Part):
+    """One row of a model's layer table (run.json `architecture.layers`, report.json
+    `models[].layers`)."""
+
     name: str
-    type: str
-    output_shape: tuple[int, ...]
+    type: str  # the Keras class: Conv2D, Dense, MaxPooling2D, ...
+    output_shape: list[int]  # per image
     params: int
-    kernel: str = ""
-    stride: str = ""
-    padding: str = ""
-    receptive_field: int | None = None  # input pixels one unit sees (one side), conv/pool layers
-    flops: int = 0  # per image, multiply-add = 2 FLOPs
-    activation_bytes: int = 0  # per image: this layer's output values × bytes per value
+    kernel: str  # "3×3" for conv and pooling layers, else ""
+    stride: str
+    padding: str
+    receptive_field: int | None  # input pixels one unit sees (one side), conv/pool layers
+    flops: int  # per image, multiply-add = 2 FLOPs
+    activation_bytes: int  # per image: this layer's output values × bytes per value
 
 
-def analyse(model: keras.Model) -> dict[str, Any]:
+def analyse(model: Any) -> dict[str, Any]:
     """Layer table, parameters, FLOPs per image (multiply-add = 2 FLOPs), receptive field and
     activation memory per image (bytes of every layer's output).
 
     Receptive field follows the usual recurrence r_out = r_in + (k - 1) * j_in, j_out = j_in * s,
     where j is the distance in input pixels between neighbouring units.
     """
-    rows: list[LayerRow] = []
+    keras = import_keras()
+    rows: list[Layer] = []
     rf, jump = 1, 1
     flops_total = 0
     activations = 0
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        shape = tuple(int(d) for d in layer.output.shape[1:])
+        shape = [int(d) for d in layer.output.shape[1:]]
         units = 1
         for d in shape:
             units *= d
@@ -152,11 +168,12 @@ def analyse(model: keras.Model) -> dict[str, Any]:
             flops = k * k * units  # one compare/add per window element
         elif isinstance(layer, keras.layers.Dense):
             flops = 2 * int(layer.input.shape[-1]) * int(layer.units)
-        rows.append(LayerRow(layer.name, type(layer).__name__, shape, params, kernel, stride,
-                             padding, layer_rf, flops, units * _bytes_per_value(layer)))
+        rows.append(Layer(name=layer.name, type=type(layer).__name__, output_shape=shape, params=params,
+                          kernel=kernel, stride=stride, padding=padding, receptive_field=layer_rf,
+                          flops=flops, activation_bytes=units * _bytes_per_value(layer)))
         flops_total += flops
     return {
-        "layers": [asdict(r) for r in rows],
+        "layers": [r.model_dump() for r in rows],
         "params": int(model.count_params()),
         "flops": int(flops_total),
         "receptive_field": rf if any(r.receptive_field for r in rows) else None,
@@ -166,8 +183,8 @@ def analyse(model: keras.Model) -> dict[str, Any]:
     }
 
 
-def _bytes_per_value(layer: keras.layers.Layer) -> int:
+def _bytes_per_value(layer: Any) -> int:
     """Bytes of one output value in the layer's compute dtype (float32 → 4, float16 → 2)."""
-    dtype = str(getattr(layer, "compute_dtype", None) or keras.config.floatx())
+    dtype = str(getattr(layer, "compute_dtype", None) or import_keras().config.floatx())
     digits = "".join(c for c in dtype if c.isdigit())
     return int(digits) // 8 if digits else 4

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Sequence
 
 from cnnreport.study.models import ModelSpec, study_models
 from cnnreport.study.schema import Study
@@ -65,22 +66,25 @@ def _slug(name: str) -> str:
     return out.strip("-").lower()
 
 
-def plan_runs(study: Study, data_fingerprint: str | None = None) -> list[RunSpec]:
+def plan_runs(study: Study, data_fingerprint: str | None = None,
+              models: Sequence[ModelSpec] | None = None) -> list[RunSpec]:
     """Every (model, seed) of the study, seeds inner so that partial results cover all models.
 
     `data_fingerprint` (of the loaded splits) is part of each run id: pass it wherever run ids
-    are used to find or store runs."""
+    are used to find or store runs. `models`: the study's models when already expanded."""
     return [RunSpec(study.name, model, seed, model.training or study.training, study.data,
                     data_fingerprint=data_fingerprint)
-            for model in study_models(study) for seed in (model.seeds or study.seeds)]
+            for model in (models if models is not None else study_models(study))
+            for seed in (model.seeds or study.seeds)]
 
 
-def full_plan(study: Study, data_fingerprint: str | None = None) -> list[RunSpec]:
+def full_plan(study: Study, data_fingerprint: str | None = None,
+              models: Sequence[ModelSpec] | None = None) -> list[RunSpec]:
     """All runs the report needs: the study's plan, then the locality probe's runs.
 
     The probe retrains the baseline and the reference CNN on pixels shuffled by one fixed
     permutation, over the same seeds, through the same run store and cache. Its runs carry the
     unshuffled splits' fingerprint: the permutation is fixed, so that decides their data too."""
-    plan = plan_runs(study, data_fingerprint)
+    plan = plan_runs(study, data_fingerprint, models)
     probe = [dataclasses.replace(r, probe="permuted") for r in plan if r.model.role in ("baseline", "reference")]
     return plan + probe

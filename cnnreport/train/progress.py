@@ -11,8 +11,11 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from cnnreport.console import Echo, draws_live
+from cnnreport.formatting import fmt_duration, fmt_num
 from cnnreport.train.plan import RunSpec
 
 BatchCallback = Callable[[int], None]  # called with the training batches done in this epoch
@@ -48,7 +51,7 @@ class Progress:
     def epoch(self, specs: list[RunSpec], epoch: int, per_tower: list[dict[str, list[float]]]) -> None:
         self.done += len(specs)
         self.echo(f"{epoch_label(specs, epoch, self.runs_done, self.total_runs)}"
-                  + mean_val_accuracy(per_tower) + f" · ETA {duration(self.eta(self.done))}")
+                  + mean_val_accuracy(per_tower) + f" · ETA {fmt_duration(self.eta(self.done))}")
 
     def run_finished(self) -> None:
         self.runs_done += 1
@@ -73,9 +76,6 @@ class LiveProgress(Progress):
     REFRESHES_PER_S = 4  # rich redraws from a thread: 0.5 % of a core (1.3 % at its default 10)
 
     def __init__(self, todo: list[RunSpec], echo: Echo = print, console: Any = None):
-        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
-        from rich.progress import Progress as RichProgress
-
         super().__init__(todo, echo)
         # markup=False: "[run 3/10]" and "[permuted pixels]" are text, not rich style tags.
         self.display = RichProgress(TextColumn("{task.description}", markup=False), BarColumn(),
@@ -119,7 +119,7 @@ class LiveProgress(Progress):
         self.display.stop()
 
     def _plan_detail(self, done: float) -> str:
-        eta = f" · ETA {duration(self.eta(done))}" if done > 0 else ""
+        eta = f" · ETA {fmt_duration(self.eta(done))}" if done > 0 else ""
         return f"{self.runs_done}/{self.total_runs} runs done{eta}"
 
 
@@ -145,12 +145,5 @@ def epoch_label(specs: list[RunSpec], epoch: int, runs_done: int, total_runs: in
 
 def mean_val_accuracy(per_tower: list[dict[str, list[float]]]) -> str:
     vals = [t["val_accuracy"][-1] for t in per_tower if t["val_accuracy"]]
-    return f" · mean val_acc {np.mean(vals):.4f}" if vals else ""
+    return f" · mean val_acc {fmt_num(float(np.mean(vals)), 4)}" if vals else ""
 
-
-def duration(seconds: float) -> str:
-    """`1h05m`, `4m07s`: minutes and seconds, or hours and minutes."""
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"

@@ -10,6 +10,8 @@ from typing import Any, Callable
 import numpy as np
 
 from cnnreport.files import write_json
+from cnnreport.formatting import fmt_num, fmt_seconds
+from cnnreport.train import levers as levers_mod
 from cnnreport.train import store
 from cnnreport.train.engine import ProgramCache, train_group
 from cnnreport.train.plan import RunSpec
@@ -65,16 +67,17 @@ def groups_of(todo: list[RunSpec], max_towers: int) -> list[list[RunSpec]]:
 
 
 def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_root: Path,
-             echo: Callable[[str], None] = print) -> dict[str, int]:
-    """Train every run of the plan that is not already stored. Returns counts trained/skipped."""
-    from cnnreport.train import levers as levers_mod
-
+             echo: Callable[[str], None] = print, profile: str | None = None) -> dict[str, int]:
+    """Train every run of the plan that is not already stored. Returns counts trained/skipped.
+    `profile`: the study's profile, noted for the commands that read finished work."""
     if not plan:
         return {"trained": 0, "skipped": 0, "diverged": 0}
     unknown = [r.describe() for r in plan if r.data_fingerprint is None]
     if unknown:  # a programming error: such a run's id would not say what data it saw
         raise ValueError(f"runs without a data fingerprint cannot be stored: {', '.join(unknown[:3])}")
     study_dir = store.study_runs_dir(runs_root, plan[0].study)
+    if profile is not None:
+        store.remember_profile(study_dir, profile)
     store.clean_stale(study_dir)
     todo = still_to_train(plan, study_dir, echo)
     skipped = len(plan) - len(todo)
@@ -96,6 +99,6 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
                     diverged += 1
                     echo(f"  {spec.describe()}: loss became NaN — recorded as diverged")
                 else:
-                    echo(f"  done {spec.describe()}: test accuracy {record['test']['accuracy']:.4f} "
-                         f"({record['train_time_s']:.0f} s)")
+                    echo(f"  done {spec.describe()}: test accuracy {fmt_num(record['test']['accuracy'], 4)} "
+                         f"({fmt_seconds(record['train_time_s'])})")
     return {"trained": len(todo), "skipped": skipped, "diverged": diverged}

@@ -16,8 +16,9 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
+from cnnreport.contract import Part
 from cnnreport.errors import UserError
 from cnnreport.files import (
     is_temporary,
@@ -182,6 +183,25 @@ def _fill_and_rename(tmp: Path, final: Path, fill: Callable[[Path], None]) -> No
 def clean_stale(study_dir: Path) -> list[Path]:
     """Remove temporary folders left by a killed build whose process is gone."""
     return remove_dead_temporaries(study_dir)
+
+
+class RunEntry(Part):
+    """report.json `runs[]`: a run the report was built from, with the sha256 of its run.json
+    (the rubric's integrity check compares it with the run store)."""
+
+    run_id: str
+    model: str
+    seed: int
+    probe: Literal["none", "permuted"]
+    train_time_s: float
+    diverged: bool
+    sha256: str | None  # None when the record was not read from a file
+
+
+def run_entries(records: list[dict[str, Any]]) -> list[RunEntry]:
+    return [RunEntry(run_id=r["run_id"], model=r["model"]["name"], seed=r["seed"], probe=r.get("probe", "none"),
+                     train_time_s=float(r["train_time_s"]), diverged=r["diverged"], sha256=r.get("_sha256"))
+            for r in records]
 
 
 def read_run(run_dir: Path) -> dict[str, Any]:

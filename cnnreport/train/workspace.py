@@ -9,8 +9,7 @@ from typing import Callable
 
 from cnnreport.console import say
 from cnnreport.data.folder_cache import FOLDER as DATA_CACHE
-from cnnreport.data.sources import load_dataset
-from cnnreport.data.splits import Splits, make_splits
+from cnnreport.data.splits import Splits, load_splits
 from cnnreport.study.schema import Study
 from cnnreport.train.store import study_runs_dir
 
@@ -31,12 +30,11 @@ class Workspace:
     def splits(self, study: Study) -> Splits:
         key = study.data.model_dump_json()
         if key not in self._splits:
-            dataset = load_dataset(
+            self._splits[key] = load_splits(
                 study.data, self.data_dir,
                 base_dir=Path(study.source).parent if study.source else None,  # data.path is the study file's
                 cache_dir=study_runs_dir(self.runs_root, study.name) / DATA_CACHE if self.cache_data else None,
                 echo=self.echo)
-            self._splits[key] = make_splits(dataset, study.data)
         return self._splits[key]
 
     def report_dir(self, study: Study) -> Path:

@@ -13,8 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cnnreport.report import cache as memo  # noqa: E402
-from cnnreport.report.prose import RESIZE_WORDS  # noqa: E402
+from cnnreport import memo  # noqa: E402
+from cnnreport.report.wording.paragraphs import RESIZE_WORDS  # noqa: E402
 from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show
 
 # ------------------------------------------------------------------------------------------ data

@@ -5,18 +5,18 @@ test images.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
-from cnnreport.report import cache as memo
+from cnnreport.formatting import fmt_num
+from cnnreport import memo
 from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt
+from cnnreport.results.errors import ClassAccuracy
 
 # ---------------------------------------------------------------------------------- errors
 
 
 @memo.figure
-def confusion(matrix: np.ndarray, per_class: list[dict[str, Any]], class_names: list[str],
+def confusion(matrix: np.ndarray, per_class: list[ClassAccuracy], class_names: list[str],
               model_name: str, n_seeds: int, out_dir: Path) -> dict[str, str]:
     """Row-normalised confusion matrix (pooled over seeds) and per-class accuracy (mean ± std)."""
     n = len(class_names)
@@ -34,11 +34,11 @@ def confusion(matrix: np.ndarray, per_class: list[dict[str, Any]], class_names: 
             for i in range(n):
                 for j in range(n):
                     if rates[i, j] >= 0.01:
-                        ax.text(j, i, f"{100 * rates[i, j]:.0f}", ha="center", va="center", fontsize=5.5,
+                        ax.text(j, i, fmt_num(100 * rates[i, j], 0), ha="center", va="center", fontsize=5.5,
                                 color="white" if rates[i, j] > 0.5 else "#1b1b1b")
         ax = axes[1]
-        means = [c["accuracy"]["mean"] or 0 for c in per_class]
-        stds = [c["accuracy"]["std"] or 0 for c in per_class]
+        means = [c.accuracy.mean or 0 for c in per_class]
+        stds = [c.accuracy.std or 0 for c in per_class]
         idx = np.arange(n)
         ax.barh(idx, means, xerr=stds, color=PALETTE[0], alpha=0.85, capsize=2)
         ax.set_yticks(idx, class_names, fontsize=6.5)

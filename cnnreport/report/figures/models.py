@@ -8,8 +8,10 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
-from cnnreport.report import cache as memo
+from cnnreport import memo
+from cnnreport.formatting import fmt_int
 from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt, text_color_on
+from cnnreport.results.summaries import ModelSummary
 
 LAYER_COLORS = {"Rescaling": "#c9d6e2", "Conv2D": PALETTE[0], "MaxPooling2D": PALETTE[3],
                 "AveragePooling2D": PALETTE[3], "Flatten": "#b0b0b0", "Dense": PALETTE[1],
@@ -30,12 +32,12 @@ def _block_label(layer: dict[str, Any]) -> str:
 
 
 @memo.figure
-def architecture_diagram(model: dict[str, Any], input_shape: Sequence[int], out_dir: Path,
+def architecture_diagram(model: ModelSummary, input_shape: Sequence[int], out_dir: Path,
                          fig_id: str, title: str) -> dict[str, str]:
     """Left-to-right blocks, one per layer: height ∝ spatial size, colour = layer type,
     output shape and parameters written under each block."""
     layers = [{"name": "input", "type": "Input", "output_shape": list(input_shape), "params": 0}] + \
-        [l for l in model["layers"] if l["type"] != "Dropout"]
+        [layer.model_dump() for layer in model.layers if layer.type != "Dropout"]
     n = len(layers)
     max_side = max(input_shape[0], 1)
     with plt.rc_context(STYLE):
@@ -55,20 +57,20 @@ def architecture_diagram(model: dict[str, Any], input_shape: Sequence[int], out_
             ax.text(i + 0.5, 0.5, label, ha="center", va="center", fontsize=6.5, color=text_color_on(color))
             ax.text(i + 0.5, -0.22, "×".join(str(d) for d in shape), ha="center", va="top", fontsize=6.5)
             if layer["params"]:
-                ax.text(i + 0.5, -0.52, f"{layer['params']:,} p", ha="center", va="top",
+                ax.text(i + 0.5, -0.52, f"{fmt_int(layer['params'])} p", ha="center", va="top",
                         fontsize=6, color="#555555")
             if i:
                 ax.annotate("", xy=(i + 0.1, 0.5), xytext=(i - 0.1, 0.5),
                             arrowprops={"arrowstyle": "->", "lw": 0.6, "color": "#555555"})
         ax.text(0, 1.15, title, fontsize=8.5, va="top", fontweight="bold")
-        ax.text(n, 1.15, f"{model['params']:,} parameters", fontsize=8, va="top", ha="right")
+        ax.text(n, 1.15, f"{fmt_int(model.params)} parameters", fontsize=8, va="top", ha="right")
         kinds = ", ".join(l["type"] for l in layers[1:])
         return _save(fig, out_dir, fig_id,
                      f"{title}: one block per layer, left to right; block height is proportional "
                      "to the spatial size of the layer's output, the shape (height×width×channels or "
                      "units) and parameter count (p) are written under each block.",
-                     f"Architecture diagram of {model['name']}: input {'×'.join(map(str, input_shape))}, "
-                     f"then {kinds}; {model['params']:,} parameters.")
+                     f"Architecture diagram of {model.name}: input {'×'.join(map(str, input_shape))}, "
+                     f"then {kinds}; {fmt_int(model.params)} parameters.")
 
 
 # ---------------------------------------------------------------------------- learned filters

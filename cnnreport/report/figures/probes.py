@@ -5,11 +5,10 @@ sharing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
 import numpy as np
 
-from cnnreport.report import cache as memo
+from cnnreport import memo
+from cnnreport.formatting import fmt_int, fmt_si
 from cnnreport.report.figures.style import (
     FULL_WIDTH,
     PALETTE,
@@ -20,18 +19,19 @@ from cnnreport.report.figures.style import (
     legend_below,
     plt,
 )
+from cnnreport.results.probes import Equivariance, Permutation, Translation, WeightSharing
 
 # ------------------------------------------------------------------------------------- probes
 
 
 @memo.figure
-def translation_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
-    shifts = result["shifts"]
+def translation_figure(result: Translation, out_dir: Path) -> dict[str, str]:
+    shifts = result.shifts
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.6), layout="constrained")
-        for i, (name, m) in enumerate(result["models"].items()):
-            mean = np.array([p["mean"] for p in m["per_shift"]])
-            std = np.array([p["std"] or 0 for p in m["per_shift"]])
+        for name, m in result.models.items():
+            mean = np.array([p.mean for p in m.per_shift])
+            std = np.array([p.std or 0 for p in m.per_shift])
             color = PALETTE[1] if name == "mlp" else PALETTE[0]
             ax.errorbar(shifts, mean, yerr=std, marker="o", ms=3.5, capsize=3, color=color, label=name)
         ax.set_xticks(shifts)
@@ -39,7 +39,7 @@ def translation_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
         ax.set_ylabel("test accuracy")
         legend_below(fig, ax)
         return _save(fig, out_dir, "probe_translation",
-                     f"Translation probe: test accuracy on {result['n_images']:,} test images shifted by "
+                     f"Translation probe: test accuracy on {fmt_int(result.n_images)} test images shifted by "
                      "0…k pixels (zero fill; mean of the four directions), mean ± std over seeds of the "
                      "saved models. No model was trained on shifted images.",
                      "Line chart of test accuracy against pixel shift for the MLP baseline and the "
@@ -47,34 +47,34 @@ def translation_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
 
 
 @memo.figure
-def equivariance_figure(result: dict[str, Any], out_dir: Path) -> dict[str, str]:
+def equivariance_figure(result: Equivariance, out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.6))
-        for i, layer in enumerate(result["cnn_layers"]):
-            s = [r["shift"] for r in layer["rows"]]
-            ax.plot(s, [r["equivariance"] for r in layer["rows"]], "o-", ms=3.5, color=PALETTE[i % 4 * 2 % 8],
-                    label=f"CNN {layer['layer']}: equivariance error")
-            ax.plot(s, [r["change"] for r in layer["rows"]], "o:", ms=3, color=PALETTE[i % 4 * 2 % 8],
-                    alpha=0.6, label=f"CNN {layer['layer']}: change if not re-shifted")
-        s = [r["shift"] for r in result["mlp_rows"]]
-        ax.plot(s, [r["change"] for r in result["mlp_rows"]], "s--", ms=3.5, color=PALETTE[1],
-                label=f"MLP {result['mlp_layer']}: change")
+        for i, layer in enumerate(result.cnn_layers):
+            s = [r.shift for r in layer.rows]
+            ax.plot(s, [r.equivariance for r in layer.rows], "o-", ms=3.5, color=PALETTE[i % 4 * 2 % 8],
+                    label=f"CNN {layer.layer}: equivariance error")
+            ax.plot(s, [r.change for r in layer.rows], "o:", ms=3, color=PALETTE[i % 4 * 2 % 8],
+                    alpha=0.6, label=f"CNN {layer.layer}: change if not re-shifted")
+        s = [r.shift for r in result.mlp_rows]
+        ax.plot(s, [r.change for r in result.mlp_rows], "s--", ms=3.5, color=PALETTE[1],
+                label=f"MLP {result.mlp_layer}: change")
         ax.set_xlabel("diagonal input shift (pixels)")
         ax.set_ylabel("relative difference")
-        ax.set_xticks(sorted({r["shift"] for l in result["cnn_layers"] for r in l["rows"]} | set(s)))
+        ax.set_xticks(sorted({r.shift for layer in result.cnn_layers for r in layer.rows} | set(s)))
         ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
         return _save(fig, out_dir, "probe_equivariance",
                      "Equivariance probe: relative error ‖f(shift x) − shift f(x)‖ / ‖shift f(x)‖ of each "
                      "conv layer's feature map (solid; interior, border cropped), against the plain change "
                      "‖f(shift x) − f(x)‖ (dotted), and the change of the MLP's first dense layer "
-                     f"(dashed; its units have no spatial layout to re-shift). {result['n_images']} test "
+                     f"(dashed; its units have no spatial layout to re-shift). {fmt_int(result.n_images)} test "
                      "images; deeper layers are sampled at shifts that are whole pixels of their map.",
                      "Line chart: CNN feature-map equivariance error near zero, while the MLP's first "
                      "layer output changes by a large fraction under the same shifts.")
 
 
 @memo.figure
-def permutation_figure(result: dict[str, Any], example: np.ndarray, permuted: np.ndarray,
+def permutation_figure(result: Permutation, example: np.ndarray, permuted: np.ndarray,
                        out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 3, figsize=(FULL_WIDTH, 2.5), gridspec_kw={"width_ratios": [0.8, 0.8, 2.4]},
@@ -84,19 +84,19 @@ def permutation_figure(result: dict[str, Any], example: np.ndarray, permuted: np
         _show(axes[1], permuted)
         axes[1].set_title("fixed permutation", fontsize=8)
         ax = axes[2]
-        names = list(result["models"])
+        names = list(result.models)
         idx = np.arange(len(names))
         for k, (key, label, color) in enumerate((("normal", "original pixels", PALETTE[0]),
                                                  ("permuted", "permuted pixels", PALETTE[2]))):
-            means = [result["models"][n][key]["mean"] or 0 for n in names]
-            stds = [result["models"][n][key]["std"] or 0 for n in names]
+            means = [getattr(result.models[n], key).mean or 0 for n in names]
+            stds = [getattr(result.models[n], key).std or 0 for n in names]
             ax.bar(idx + (k - 0.5) * 0.36, means, 0.36, yerr=stds, capsize=3, color=color, label=label)
             for i, n in enumerate(names):
-                vals = result["models"][n][key]["values"]
+                vals = getattr(result.models[n], key).values
                 ax.scatter(np.full(len(vals), i + (k - 0.5) * 0.36), vals, s=6, color="black", zorder=3)
         ax.set_xticks(idx)
         fit_tick_labels(ax, names)
-        lows = [v for n in names for key in ("normal", "permuted") for v in result["models"][n][key]["values"]]
+        lows = [v for n in names for key in ("normal", "permuted") for v in getattr(result.models[n], key).values]
         if lows:
             ax.set_ylim(max(0, min(lows) - 0.05), min(1, max(lows) + 0.03))
         ax.set_ylabel("test accuracy")
@@ -111,7 +111,7 @@ def permutation_figure(result: dict[str, Any], example: np.ndarray, permuted: np
 
 
 @memo.figure
-def weight_sharing_figure(rows: list[dict[str, Any]], out_dir: Path) -> dict[str, str]:
+def weight_sharing_figure(rows: list[WeightSharing], out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.4), layout="constrained")
         kinds = (("conv", "convolution (shared)", PALETTE[0]),
@@ -119,14 +119,14 @@ def weight_sharing_figure(rows: list[dict[str, Any]], out_dir: Path) -> dict[str
                  ("dense", "dense", PALETTE[1]))
         idx = np.arange(len(rows))
         for k, (key, label, color) in enumerate(kinds):
-            vals = [r[key] for r in rows]
+            vals = [getattr(r, key) for r in rows]
             bars = ax.bar(idx + (k - 1) * 0.27, vals, 0.27, color=color, label=label)
             for b, v in zip(bars, vals):
                 ax.text(b.get_x() + b.get_width() / 2, v * 1.15, _short(v), ha="center", va="bottom", fontsize=6)
         ax.set_yscale("log")
-        ax.set_xticks(idx, [r["layer"] for r in rows])
+        ax.set_xticks(idx, [r.layer for r in rows])
         ax.set_ylabel("parameters (log scale)")
-        top = max(r["dense"] for r in rows)
+        top = max(r.dense for r in rows)
         ax.set_ylim(top=top * 4)  # room for the counts written over the bars
         legend_below(fig, ax)
         return _save(fig, out_dir, "probe_weight_sharing",
@@ -139,7 +139,5 @@ def weight_sharing_figure(rows: list[dict[str, Any]], out_dir: Path) -> dict[str
 
 
 def _short(v: float) -> str:
-    for div, p in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if v >= div:
-            return f"{v / div:.1f}{p}"
-    return f"{v:.0f}"
+    """A bar's label: 12.3M, 950 (the formatting module's SI prefixes, without the space)."""
+    return fmt_si(v).replace(" ", "")

@@ -20,8 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from cnnreport.files import atomic_path  # noqa: E402
+from cnnreport.report.figures.figure import Figure  # noqa: E402
 
 # Fonts tried glyph by glyph, in order (matplotlib falls back along the family list): DejaVu
 # first, so Latin, Greek and Cyrillic text is drawn exactly as before; then Noto for the scripts
@@ -252,11 +254,9 @@ def _show(ax: Any, image: np.ndarray) -> None:
 TEXT_WIDTH_MM = 174.0  # the A4 page's text width in report.css
 
 
-def with_print_width(fig: dict[str, str], report_dir: Path, dpi: int) -> dict[str, Any]:
+def with_print_width(fig: dict[str, str], report_dir: Path, dpi: int) -> Figure:
     """Add the figure's physical width (mm, from its PNG width at the figure dpi), so the page shows
     it at the size it was drawn — its fonts then print at their real 6–9 pt."""
-    from PIL import Image
-
     with Image.open(report_dir / fig["file"]) as im:
         width_px = im.size[0]
-    return {**fig, "width_mm": round(min(TEXT_WIDTH_MM, width_px / dpi * 25.4), 1)}
+    return Figure(**fig, width_mm=round(min(TEXT_WIDTH_MM, width_px / dpi * 25.4), 1))

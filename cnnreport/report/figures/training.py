@@ -14,8 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cnnreport.report import cache as memo  # noqa: E402
-from cnnreport.report.figures.style import (
+from cnnreport import memo  # noqa: E402
+from cnnreport.formatting import fmt_int  # noqa: E402
+from cnnreport.report.figures.style import (  # noqa: E402
     FEW_EPOCHS,
     FULL_WIDTH,
     PALETTE,
@@ -26,19 +27,20 @@ from cnnreport.report.figures.style import (
     legend_below,
     series_style,
 )
+from cnnreport.results.summaries import Curve, ModelSummary  # noqa: E402
 
 # ---------------------------------------------------------------------------------------- curves
 
 
-def _band(ax: Any, curve: dict[str, list[float]], color: str, label: str, style: str = "-",
+def _band(ax: Any, curve: Curve, color: str, label: str, style: str = "-",
           dodge: float = 0.0, **look: Any) -> None:
     """Mean over seeds with a ±1 std band; a curve of one or two epochs is points with error bars,
     moved `dodge` epochs sideways so the series of one epoch stand side by side (a band between
     two points, or a line of one, shows nothing)."""
-    mean = np.asarray(curve["mean"], dtype=float)
+    mean = np.asarray(curve.mean, dtype=float)  # null (a non-finite epoch) as NaN: a gap in the line
     if not len(mean):
         return
-    std = np.asarray(curve["std"], dtype=float)
+    std = np.asarray(curve.std, dtype=float)
     epochs = np.arange(1, len(mean) + 1)
     if len(mean) <= FEW_EPOCHS:
         ax.errorbar(epochs + dodge, mean, yerr=std, color=color, label=label, ls=style if len(mean) > 1 else "none",
@@ -76,10 +78,10 @@ def _how_shown(epochs: int, seeds_drawn: bool, over: str = "seeds") -> str:
 
 
 @memo.figure
-def training_curves(model: dict[str, Any], seed_histories: list[dict[str, list[float]]],
+def training_curves(model: ModelSummary, seed_histories: list[dict[str, list[float]]],
                     out_dir: Path, fig_id: str) -> dict[str, str]:
     """Loss and accuracy, train and validation: mean over seeds, ±1 std band, each seed faint."""
-    epochs = len(model["curves"]["loss"]["mean"])
+    epochs = len(model.curves.loss.mean)
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 2.5), layout="constrained")
         for ax, metric, title in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
@@ -88,41 +90,41 @@ def training_curves(model: dict[str, Any], seed_histories: list[dict[str, list[f
                 for h in seed_histories:
                     if h.get(key):
                         _seed_line(ax, h[key], color, style, 0.25, 0.7, dodge)
-                _band(ax, model["curves"][key], color, label, style, dodge, marker=marker)
+                _band(ax, getattr(model.curves, key), color, label, style, dodge, marker=marker)
             ax.set_xlabel("epoch")
             ax.set_ylabel(title)
             epoch_axis(ax, epochs)
         legend_below(fig, axes)
         n = len(seed_histories)
         return _save(fig, out_dir, fig_id,
-                     f"{model['name']}: training and validation loss and accuracy per epoch; "
-                     f"{_how_shown(epochs, bool(n), f'{n} seed' + ('s' if n != 1 else ''))}.",
-                     f"Two charts of loss and accuracy per epoch for {model['name']}, train and validation.")
+                     f"{model.name}: training and validation loss and accuracy per epoch; "
+                     f"{_how_shown(epochs, bool(n), f'{fmt_int(n)} seed' + ('s' if n != 1 else ''))}.",
+                     f"Two charts of loss and accuracy per epoch for {model.name}, train and validation.")
 
 
 @memo.figure
-def variant_curves(models: list[dict[str, Any]], out_dir: Path,
+def variant_curves(models: list[ModelSummary], out_dir: Path,
                    seed_histories: dict[str, list[dict[str, list[float]]]] | None = None) -> dict[str, str]:
     """Validation accuracy and loss of every CNN of the experiment on the same axes: mean over
     seeds, ±1 std band, and (given `seed_histories`, model name → histories) each seed faint.
     Each CNN has a look of its own (style.series_style); the reference is drawn thicker."""
-    cnns = [m for m in models if m["kind"] == "cnn"]
-    epochs = max((len(m["curves"]["val_accuracy"]["mean"]) for m in cnns), default=0)
+    cnns = [m for m in models if m.kind == "cnn"]
+    epochs = max((len(m.curves.val_accuracy.mean) for m in cnns), default=0)
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, 2, figsize=(FULL_WIDTH, 2.7), layout="constrained")
         for i, (m, dodge) in enumerate(zip(cnns, _dodges(len(cnns), epochs))):
             look = series_style(i)
-            label = m["name"] + (" (reference)" if m["role"] == "reference" else "")
-            for h in (seed_histories or {}).get(m["name"], []):
+            label = m.name + (" (reference)" if m.role == "reference" else "")
+            for h in (seed_histories or {}).get(m.name, []):
                 for ax, key in ((axes[0], "val_accuracy"), (axes[1], "val_loss")):
                     if h.get(key):
                         _seed_line(ax, h[key], look["color"], look["linestyle"], 0.2, 0.6, dodge)
             # Markers on about eight epochs of a long curve: enough to tell the series apart.
             marks = {"marker": look["marker"], "ms": 4, "markevery": max(1, epochs // 8)} if epochs > FEW_EPOCHS \
                 else {"marker": look["marker"]}
-            width = {"lw": 2.4} if m["role"] == "reference" and epochs > FEW_EPOCHS else {}
+            width = {"lw": 2.4} if m.role == "reference" and epochs > FEW_EPOCHS else {}
             for ax, key in ((axes[0], "val_accuracy"), (axes[1], "val_loss")):
-                _band(ax, m["curves"][key], look["color"], label, look["linestyle"], dodge, **marks, **width)
+                _band(ax, getattr(m.curves, key), look["color"], label, look["linestyle"], dodge, **marks, **width)
         axes[0].set_ylabel("validation accuracy")
         axes[1].set_ylabel("validation loss")
         for ax in axes:
@@ -136,32 +138,31 @@ def variant_curves(models: list[dict[str, Any]], out_dir: Path,
 
 
 @memo.figure
-def accuracy_bars(models: list[dict[str, Any]], num_classes: int, out_dir: Path) -> dict[str, str]:
+def accuracy_bars(models: list[ModelSummary], num_classes: int, out_dir: Path) -> dict[str, str]:
     """Mean test accuracy with 95 % t-interval error bars, seeds as dots, chance as a line."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FULL_WIDTH, 2.8))
         names, means, lows, highs = [], [], [], []
-        for m in models:
-            s = m["test_accuracy"]
-            if s["mean"] is None:
-                continue
-            names.append(m["name"])
-            means.append(s["mean"])
-            lows.append(s["mean"] - (s["ci_low"] if s["ci_low"] is not None else s["mean"]))
-            highs.append((s["ci_high"] if s["ci_high"] is not None else s["mean"]) - s["mean"])
+        finished = [m for m in models if m.test_accuracy.mean is not None]
+        for m in finished:
+            s = m.test_accuracy
+            mean = s.mean or 0.0
+            names.append(m.name)
+            means.append(mean)
+            lows.append(mean - (s.ci_low if s.ci_low is not None else mean))
+            highs.append((s.ci_high if s.ci_high is not None else mean) - mean)
         idx = np.arange(len(names))
-        colors = [PALETTE[1] if m["kind"] != "cnn" else PALETTE[0]
-                  for m in models if m["test_accuracy"]["mean"] is not None]
+        colors = [PALETTE[1] if m.kind != "cnn" else PALETTE[0] for m in finished]
         ax.bar(idx, means, color=colors, alpha=0.85, yerr=[lows, highs], capsize=4)
-        for i, m in enumerate([m for m in models if m["test_accuracy"]["mean"] is not None]):
-            vals = m["test_accuracy"]["values"]
+        for i, m in enumerate(finished):
+            vals = m.test_accuracy.values
             ax.scatter(np.full(len(vals), i) + np.linspace(-0.15, 0.15, len(vals)), vals,
                        s=8, color="black", zorder=3)
         ax.set_xticks(idx)
         fit_tick_labels(ax, names)
         ax.set_ylabel("test accuracy")
         if means:  # cropped to the data: every seed and every interval's end inside
-            shown = [v for m in models for v in m["test_accuracy"]["values"]]
+            shown = [v for m in finished for v in m.test_accuracy.values]
             shown += [mean - low for mean, low in zip(means, lows)] + [mean + high for mean, high in zip(means, highs)]
             ax.set_ylim(max(0.0, min(shown) - 0.03), min(1.0, max(shown) + 0.03))
         ax.axhline(1.0 / num_classes, color="grey", lw=0.8, ls=":")

@@ -4,13 +4,15 @@ and duplicates across the splits (looked for, and leakage into the test split re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
+from cnnreport.formatting import fmt_int, fmt_ratio, fmt_shape
 from cnnreport.rubric.checks.registry import (
     REBUILD,
     Outcome,
     Params,
     _figure_state,
+    _list,
     check,
     fail,
     ok,
@@ -18,6 +20,7 @@ from cnnreport.rubric.checks.registry import (
 from cnnreport.rubric.submission import Submission, squash
 
 FOLDER_FIX = "rebuild the report with this version of cnnreport (`cnnreport render`), which states it"
+FolderFact = Literal["image_sizes", "resize", "channel_choice"]
 
 
 class ClassBalanceParams(Params):
@@ -27,15 +30,16 @@ class ClassBalanceParams(Params):
 @check("class_balance", ClassBalanceParams)
 def class_balance(sub: Submission, p: ClassBalanceParams) -> Outcome:
     """Class counts per split are reported and drawn."""
-    counts = sub.get("dataset.class_counts") or {}
-    k = int(sub.get("dataset.num_classes") or 0)
-    missing = [s for s in ("train", "val", "test") if len(counts.get(s) or []) != k or k == 0]
+    dataset = sub.report.dataset
+    counts = dataset.class_counts
+    k = dataset.num_classes
+    missing = [s for s in ("train", "val", "test") if len(getattr(counts, s)) != k or k == 0]
     if missing:
         return fail(f"class counts missing for {', '.join(missing)}", REBUILD)
     shown, fig_evidence, fix = _figure_state(sub, p.figure)
-    train = counts["train"]
-    evidence = (f"{k} classes; training class sizes {min(train)}–{max(train)} "
-                f"({sub.get('dataset.imbalance_ratio') or max(train) / max(1, min(train)):.2f}×); {fig_evidence}")
+    train = counts.train
+    evidence = (f"{k} classes; training class sizes {fmt_int(min(train))}–{fmt_int(max(train))} "
+                f"({fmt_ratio(dataset.imbalance_ratio)}); {fig_evidence}")
     if not is_folder(sub):
         return Outcome(1.0 if shown else 0.0, evidence, fix)
     listed, problem_evidence, problem_fix = problems_listed(sub)
@@ -45,62 +49,54 @@ def class_balance(sub: Submission, p: ClassBalanceParams) -> Outcome:
 
 def is_folder(sub: Submission) -> bool:
     """A student's own image folder: the report must also state what loading it found."""
-    return sub.get("study.data.source") == "folder"
+    return sub.report.study.data.source == "folder"
 
 
 def problems_listed(sub: Submission) -> tuple[bool, str, str]:
     """(listed, evidence, fix): every file skipped, ignored or read with a note is in report.json
     and (the first of them at least) in the report's text."""
-    problems = sub.get("dataset.problems")
-    if not isinstance(problems, dict) or not isinstance(problems.get("files"), list):
+    problems = sub.report.dataset.problems
+    if problems is None:
         return False, "report.json has no dataset.problems (what loading the folder skipped)", FOLDER_FIX
-    files = [p for p in problems["files"] if isinstance(p, dict)]
-    if not files:
+    if not problems.files:
         return True, "no file skipped or ignored", ""
     html = squash(sub.html.text("data")) if sub.html is not None else ""
-    missing = [str(p.get("file")) for p in files[:20] if squash(str(p.get("file", ""))) not in html]
-    counts = f"{problems.get('skipped', 0)} skipped, {problems.get('ignored', 0)} ignored, {problems.get('read', 0)} read with a note"
+    missing = [p.file for p in problems.files[:20] if squash(p.file) not in html]
+    counts = (f"{fmt_int(problems.skipped)} skipped, {fmt_int(problems.ignored)} ignored, "
+              f"{fmt_int(problems.read)} read with a note")
     if missing:
-        return False, f"{counts}, but the data section does not list {_plain(missing)}", FOLDER_FIX
+        return False, f"{counts}, but the data section does not list {_list(missing, 3)}", FOLDER_FIX
     return True, f"{counts}, listed in the data section", ""
 
 
-def folder_facts(sub: Submission, keys: list[str]) -> tuple[bool, str, str]:
+def folder_facts(sub: Submission, keys: list[FolderFact]) -> tuple[bool, str, str]:
     """(stated, evidence, fix) for report.json `dataset` facts of an image folder."""
-    missing = [k for k in keys if not isinstance(sub.get(f"dataset.{k}"), dict)]
+    dataset = sub.report.dataset
+    missing = [k for k in keys if getattr(dataset, k) is None]
     if missing:
         return False, f"report.json lacks dataset.{', dataset.'.join(missing)}", FOLDER_FIX
     parts = []
-    sizes, resize, channels = (sub.get(f"dataset.{k}") for k in ("image_sizes", "resize", "channel_choice"))
-    if "image_sizes" in keys:
-        parts.append(f"{sizes.get('distinct')} distinct sizes on disk")
-    if "resize" in keys:
-        parts.append(f"resize policy {resize.get('policy')!r} to {_size(resize.get('size'))}")
-    if "channel_choice" in keys:
-        parts.append(f"channels {channels.get('setting')!r} → {channels.get('chosen')}")
+    if "image_sizes" in keys and dataset.image_sizes is not None:
+        parts.append(f"{fmt_int(dataset.image_sizes.distinct)} distinct sizes on disk")
+    if "resize" in keys and dataset.resize is not None:
+        parts.append(f"resize policy {dataset.resize.policy!r} to {fmt_shape(dataset.resize.size)}")
+    if "channel_choice" in keys and dataset.channel_choice is not None:
+        parts.append(f"channels {dataset.channel_choice.setting!r} → {dataset.channel_choice.chosen}")
     return True, "; ".join(parts), ""
-
-
-def _size(size: Any) -> str:
-    return "×".join(str(v) for v in size) if isinstance(size, list) else str(size)
-
-
-def _plain(names: list[str], limit: int = 3) -> str:
-    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 @check("splits")
 def splits(sub: Submission, p: Params) -> Outcome:
     """Train, validation (held out of train) and test splits, each non-empty."""
-    sizes = sub.get("dataset.sizes") or {}
-    empty = [s for s in ("train", "val", "test") if not sizes.get(s)]
+    sizes = sub.report.dataset.sizes
+    empty = [s for s in ("train", "val", "test") if not getattr(sizes, s)]
     if empty:
         return fail(f"split(s) {', '.join(empty)} empty or missing",
                     "set data.val_fraction > 0 and keep a test set in the study file")
-    frac = sub.get("study.data.val_fraction")
-    seed = sub.get("study.data.split_seed")
-    evidence = (f"{sizes['train']:,} train / {sizes['val']:,} validation (fraction {frac} of train, split seed "
-                f"{seed}) / {sizes['test']:,} test images; the test set is evaluated once, after training")
+    data = sub.report.study.data
+    evidence = (f"{fmt_int(sizes.train)} train / {fmt_int(sizes.val)} validation (fraction {data.val_fraction} of "
+                f"train, split seed {data.split_seed}) / {fmt_int(sizes.test)} test images; the test set is "
+                "evaluated once, after training")
     if not is_folder(sub):
         return ok(evidence)
     return _leakage(sub, evidence)
@@ -113,15 +109,15 @@ def _leakage(sub: Submission, evidence: str) -> Outcome:
     """An image folder: duplicates looked for across the splits; an exact copy of a training or
     validation image in the test split (certain leakage) costs a third of the item, near ones
     (a perceptual hash: possibly two different images) are named but cost nothing."""
-    dup = sub.get("dataset.duplicates")
-    if not isinstance(dup, dict) or not isinstance(dup.get("exact"), dict):
+    dup = sub.report.dataset.duplicates
+    if dup is None:
         return Outcome(1.0 - LEAKAGE_SHARE, f"{evidence}; report.json has no dataset.duplicates "
                        "(the splits were not checked for duplicates and leakage)", FOLDER_FIX)
-    exact, near = int(dup.get("leakage_exact") or 0), int(dup.get("leakage_near") or 0)
-    found = (f"duplicates checked ({sum(dup['exact'].values())} exact, {sum((dup.get('near') or {}).values())} "
-             f"near pairs); leakage into test: {exact} exact, {near} near pairs")
+    exact, near = dup.leakage_exact, dup.leakage_near
+    found = (f"duplicates checked ({fmt_int(sum(dup.exact.values()))} exact, {fmt_int(sum(dup.near.values()))} "
+             f"near pairs); leakage into test: {fmt_int(exact)} exact, {fmt_int(near)} near pairs")
     if exact:
         return Outcome(1.0 - LEAKAGE_SHARE, f"{evidence}; {found}",
-                       f"remove from the test part the {dup.get('leaked_test_images')} test images that duplicate "
+                       f"remove from the test part the {fmt_int(dup.leaked_test_images)} test images that duplicate "
                        "training or validation images (listed in the report's duplicates table), then rebuild")
     return ok(f"{evidence}; {found}")

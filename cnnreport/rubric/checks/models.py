@@ -4,15 +4,14 @@ loss trends, the CNN against the baseline, design decisions justified.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
 
+from cnnreport.formatting import fmt_int
 from cnnreport.results import judgements as judge
 from cnnreport.rubric.checks.registry import (
     REBUILD,
     Outcome,
     Params,
-    _chance,
-    _label,
     _list,
     _text_origin,
     check,
@@ -24,7 +23,7 @@ from cnnreport.rubric.submission import Submission
 
 
 class RoleParams(Params):
-    role: str = Field(pattern="^(baseline|reference)$")
+    role: Literal["baseline", "reference"]
 
 
 @check("model", RoleParams)
@@ -34,61 +33,63 @@ def model_present(sub: Submission, p: RoleParams) -> Outcome:
     what = "fully connected baseline" if p.role == "baseline" else "reference CNN"
     if m is None:
         return fail(f"no {what} in report.json", f"the study file needs a [{'baseline' if p.role == 'baseline' else 'cnn'}] table")
-    n = (m.get("test_accuracy") or {}).get("n") or 0
+    n = m.test_accuracy.n
     if n == 0:
-        return fail(f"{_label(m)}: no finished run", "train it: `cnnreport build`")
-    if not m.get("params") or not m.get("layers"):
-        return fail(f"{_label(m)}: no parameter count or layer table", REBUILD)
-    return ok(f"{_label(m)}: {m['params']:,} parameters, {len(m['layers'])} layers, {n} finished seed{'s' if n != 1 else ''}")
+        return fail(f"{m.name}: no finished run", "train it: `cnnreport build`")
+    if not m.params or not m.layers:
+        return fail(f"{m.name}: no parameter count or layer table", REBUILD)
+    return ok(f"{m.name}: {fmt_int(m.params)} parameters, {len(m.layers)} layers, {n} finished seed{'s' if n != 1 else ''}")
 
 
 @check("architecture", RoleParams)
 def architecture(sub: Submission, p: RoleParams) -> Outcome:
     """Layer table with output shapes and parameters; FLOPs; receptive field for a CNN."""
     m = sub.model(p.role)
-    if m is None or not m.get("layers"):
+    if m is None or not m.layers:
         return fail(f"no layer table for the {p.role} model", REBUILD)
-    gaps = [str(layer.get("name")) for layer in m["layers"]
-            if layer.get("output_shape") is None or layer.get("params") is None]
+    gaps = [layer.name for layer in m.layers if not layer.output_shape]
     if gaps:
-        return fail(f"{_label(m)}: layers without output shape or parameters: {_list(gaps)}", REBUILD)
-    if m.get("flops") is None:
-        return fail(f"{_label(m)}: FLOPs not reported", REBUILD)
-    text = f"{_label(m)}: {len(m['layers'])} layers with output shapes and parameters; {m['flops']:,} FLOPs per image"
-    if m.get("kind") == "cnn":
-        if not m.get("receptive_field"):
-            return fail(f"{_label(m)}: receptive field not reported", REBUILD)
-        text += f"; receptive field {m['receptive_field']} px"
+        return fail(f"{m.name}: layers without output shape: {_list(gaps)}", REBUILD)
+    if m.flops is None:
+        return fail(f"{m.name}: FLOPs not reported", REBUILD)
+    text = f"{m.name}: {len(m.layers)} layers with output shapes and parameters; {fmt_int(m.flops)} FLOPs per image"
+    if m.kind == "cnn":
+        if not m.receptive_field:
+            return fail(f"{m.name}: receptive field not reported", REBUILD)
+        text += f"; receptive field {m.receptive_field} px"
     return ok(text)
 
 
 class ChanceParams(Params):
-    role: str = Field(default="baseline", pattern="^(baseline|reference)$")
+    role: Literal["baseline", "reference"] = "baseline"
 
 
 @check("above_chance", ChanceParams)
 def above_chance(sub: Submission, p: ChanceParams) -> Outcome:
     """Test accuracy above chance (1 / classes); with seeds, the 95 % interval's lower end."""
-    return from_judgement(judge.above_chance(sub.model(p.role), _chance(sub)))
+    if p.role == "baseline":  # the lab's own question, judged once for the checklist and the rubric
+        return from_judgement(sub.judgements.baseline_above_chance)
+    return from_judgement(judge.above_chance(sub.model(p.role), sub.report.headline.chance))
 
 
 class LossParams(Params):
-    role: str = Field(default="baseline", pattern="^(baseline|reference)$")
+    role: Literal["baseline", "reference"] = "baseline"
 
 
 @check("loss_trend", LossParams)
 def loss_trend(sub: Submission, p: LossParams) -> Outcome:
     """Training loss decreases or plateaus (mean over seeds); validation loss and overfitting noted."""
     m = sub.model(p.role)
-    if m is None:
+    found = next((part for part in sub.judgements.losses.parts if m is not None and part.model == m.name), None)
+    if found is None:
         return fail(f"no {p.role} model in report.json", REBUILD)
-    return from_judgement(judge.loss_trend(m))
+    return from_judgement(found)
 
 
 @check("cnn_above_baseline")
 def cnn_above_baseline(sub: Submission, p: Params) -> Outcome:
     """The reference CNN significantly above the baseline (or the gap explained, for a reader)."""
-    return from_judgement(judge.cnn_above_baseline(sub.get("comparisons") or []))
+    return from_judgement(sub.judgements.cnn_beats_baseline)
 
 
 class GeneratedParams(Params):
@@ -98,14 +99,14 @@ class GeneratedParams(Params):
 @check("justification", GeneratedParams)
 def justification(sub: Submission, p: GeneratedParams) -> Outcome:
     """Share of the CNN design decisions the author justified (partial credit)."""
-    rows = [r for r in sub.get("rationale") or [] if isinstance(r, dict)]
+    rows = sub.report.rationale
     if not rows:
         return fail("no design-decision table in report.json", REBUILD)
-    origin = _text_origin(sub, "rationale", "x" if any(not r.get("missing") for r in rows) else "")
+    origin = _text_origin(sub, "rationale")
     if origin == "generated" and not p.accept_generated:
         return fail("the design justifications were generated by cnnreport, not written by the author",
                     "write text.rationale.<decision> in the study file")
-    missing = [str(r.get("decision")) for r in rows if r.get("missing") or not str(r.get("justification", "")).strip()]
+    missing = [r.decision for r in rows if r.missing or not r.justification.strip()]
     done = len(rows) - len(missing)
     text = f"{done} of {len(rows)} design decisions justified"
     if not missing:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
-from cnnreport.rubric.checks.eda import folder_facts, is_folder
+from cnnreport.rubric.checks.eda import FolderFact, folder_facts, is_folder
 from cnnreport.rubric.checks.interpretation import interpretation_text
 from cnnreport.rubric.checks.registry import (
     REBUILD,
@@ -28,7 +30,7 @@ from cnnreport.rubric.submission import Submission, squash, words
 class FigureParams(Params):
     id: str
     # report.json `dataset` facts an image folder's report states with this figure (rubric/checks/eda.py)
-    folder_facts: list[str] = []
+    folder_facts: list[FolderFact] = []
 
 
 @check("figure", FigureParams)
@@ -80,10 +82,10 @@ def sections(sub: Submission, p: SectionsParams) -> Outcome:
 @check("captions")
 def captions(sub: Submission, p: Params) -> Outcome:
     """Every figure has a caption and alt text."""
-    figs = [f for f in sub.get("figures") or [] if isinstance(f, dict)]
+    figs = sub.report.figures
     if not figs:
         return fail("no figures in report.json", REBUILD)
-    bad = [str(f.get("id")) for f in figs if len(words(str(f.get("caption", "")))) < 3 or not str(f.get("alt", "")).strip()]
+    bad = [f.id for f in figs if len(words(f.caption)) < 3 or not f.alt.strip()]
     if bad:
         return Outcome(0.0, f"figures without caption or alt text: {', '.join(bad)}", REBUILD)
     return ok(f"{len(figs)} figures, each with a caption and alt text")
@@ -98,8 +100,7 @@ class ExtraFiguresParams(Params):
 @check("extra_figures", ExtraFiguresParams)
 def extra_figures(sub: Submission, p: ExtraFiguresParams) -> Outcome:
     """Visualisations beyond the required ones (feature maps, filters, probes), each shown."""
-    extra = [str(f.get("id")) for f in sub.get("figures") or []
-             if isinstance(f, dict) and f.get("id") not in p.standard]
+    extra = [f.id for f in sub.report.figures if f.id not in p.standard]
     shown = [fid for fid in extra if _figure_state(sub, fid)[0]]
     text = f"{len(shown)} figure(s) beyond the required ones" + (f": {_list(shown, 6)}" if shown else "")
     if len(shown) >= p.min:
@@ -108,7 +109,7 @@ def extra_figures(sub: Submission, p: ExtraFiguresParams) -> Outcome:
 
 
 class TextParams(Params):
-    source: str = Field(pattern="^(dataset|preprocessing|interpretation|rationale)$")
+    source: Literal["dataset", "preprocessing", "interpretation", "rationale"]
     concepts: dict[str, list[str]] = {}  # concept -> phrases that count as mentioning it
 
 
@@ -118,12 +119,11 @@ def text_found(sub: Submission, p: TextParams) -> Outcome:
     if p.source == "interpretation":
         text, origin = interpretation_text(sub)
     elif p.source == "rationale":
-        rows = [r for r in sub.get("rationale") or [] if isinstance(r, dict)]
-        text = " ".join(str(r.get("justification", "")) for r in rows if not r.get("missing"))
-        origin = _text_origin(sub, "rationale", text)
+        text = " ".join(r.justification for r in sub.report.rationale if not r.missing)
+        origin = _text_origin(sub, "rationale")
     else:
-        text = str(sub.get(f"text.{p.source}") or "")
-        origin = _text_origin(sub, p.source, text)
+        text = str(getattr(sub.report.text, p.source))
+        origin = _text_origin(sub, p.source)
     n = len(words(text))
     if n == 0:
         return Outcome(0.0, f"nothing written (text.{p.source} is empty)")

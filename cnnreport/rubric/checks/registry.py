@@ -1,7 +1,7 @@
 """How a check is declared: its id, its parameters (pydantic), and the `Outcome` it returns —
 the fraction of the item's points verified (0..1), the evidence found and, short of full marks,
-how to fix it. Checks never raise on a damaged report: the scorer turns a missing key into a
-failed item that names it.
+how to fix it. A check reads report.json through its typed models (the submission was parsed
+before any check runs), so a missing key cannot reach one.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
+from cnnreport.formatting import fmt_si
+from cnnreport.report.content import ReportContent
+from cnnreport.report.wording import evidence, fix
 from cnnreport.results.judgements import Judgement
 from cnnreport.rubric.submission import (
     OUTSIDE,
@@ -58,8 +61,9 @@ def check(check_id: str, params: type[Params] = Params) -> Callable:
 
 
 def from_judgement(j: Judgement) -> Outcome:
-    """A lab question's one judgement (results/judgements.py) as a rubric outcome."""
-    return Outcome(1.0 if j.passed else 0.0, j.evidence, j.fix)
+    """A lab question's one judgement (results/judgements.py) as a rubric outcome, in the words
+    the report's checklist uses (report/wording)."""
+    return Outcome(1.0 if j.passed else 0.0, evidence(j), fix(j))
 
 
 def ok(evidence: str) -> Outcome:
@@ -73,17 +77,6 @@ def fail(evidence: str, fix: str) -> Outcome:
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _label(model: dict[str, Any]) -> str:
-    return str(model.get("name", "?"))
-
-
-def _chance(sub: Submission) -> float:
-    chance = sub.get("headline.chance")
-    if chance is None:
-        chance = 1.0 / int(sub.get("dataset.num_classes"))
-    return float(chance)
-
-
 def _list(text_items: list[str], limit: int = 4) -> str:
     more = f" and {len(text_items) - limit} more" if len(text_items) > limit else ""
     return ", ".join(text_items[:limit]) + more
@@ -91,10 +84,10 @@ def _list(text_items: list[str], limit: int = 4) -> str:
 
 def _figure_state(sub: Submission, fig_id: str) -> tuple[bool, str, str]:
     """(shown, evidence, fix) for one figure: listed, file present, referenced, in the PDF."""
-    fig = next((f for f in sub.get("figures") or [] if isinstance(f, dict) and f.get("id") == fig_id), None)
+    fig = next((f for f in sub.report.figures if f.id == fig_id), None)
     if fig is None:
         return False, f"no figure '{fig_id}' in report.json", REBUILD
-    rel = str(fig.get("file", ""))
+    rel = fig.file
     path = sub.file(rel)  # resolved: a path out of the submission folder is never opened
     if path is None:
         return False, f"{rel} {OUTSIDE}", f"keep figures inside the report folder; {REBUILD}"
@@ -103,22 +96,22 @@ def _figure_state(sub: Submission, fig_id: str) -> tuple[bool, str, str]:
     with path.open("rb") as fh:
         if fh.read(8) != PNG_MAGIC:
             return False, f"{rel} is not a PNG image", f"restore {rel} or {REBUILD}"
-    size_kb = path.stat().st_size / 1024
+    size = fmt_si(path.stat().st_size, "B")
     if sub.html is None:
         return False, f"{rel} exists but report.html is missing", REBUILD
     if rel not in sub.html.images:
         return False, f"{rel} exists but report.html does not show it", REBUILD
     where = "report.html"
     if sub.pdf_state == "read":
-        caption = str(fig.get("caption", ""))[:60]
+        caption = fig.caption[:60]
         if caption and squash(caption) not in squash(sub.pdf_text or ""):
             return False, f"{rel} shown in report.html but its caption is not in report.pdf", \
                 "re-render the PDF: `cnnreport render`"
         where += " and report.pdf"
-    return True, f"{rel} ({size_kb:.0f} kB) shown in {where}", ""
+    return True, f"{rel} ({size}) shown in {where}", ""
 
 
-def result_values(report: dict[str, Any]) -> list[float]:
+def result_values(report: ReportContent) -> list[float]:
     """Every number the results state (models, headline, comparisons, probes), for citations."""
     out: list[float] = []
     skip = {"curves", "layers", "arch", "seeds", "run_ids", "diverged_seeds", "level", "n"}
@@ -137,8 +130,9 @@ def result_values(report: dict[str, Any]) -> list[float]:
             for v in x:
                 walk(v)
 
+    parts = report.model_dump(mode="json", include={"models", "headline", "comparisons", "probes", "experiment"})
     for key in ("models", "headline", "comparisons", "probes", "experiment"):
-        walk(report.get(key))
+        walk(parts[key])
     return out
 
 
@@ -166,6 +160,6 @@ def cited_numbers(text: str, values: list[float]) -> tuple[list[str], list[str]]
     return cited, unknown
 
 
-def _text_origin(sub: Submission, section: str, text: str) -> str:
-    origin = (sub.get("text_origin") or {}).get(section) if isinstance(sub.get("text_origin"), dict) else None
-    return origin or ("author" if text.strip() else "none")
+def _text_origin(sub: Submission, section: str) -> str:
+    """'author', 'generated' (or for the rationale 'partial', 'missing'): report.json `text_origin`."""
+    return str(getattr(sub.report.text_origin, section))

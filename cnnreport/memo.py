@@ -7,13 +7,16 @@ numbers read off trained models are all functions of runs (immutable under their
 split and the code. Every key includes a digest of the package's own source, so a change of
 code invalidates everything it could affect.
 
-Entries live in reports/<study>/cache/; deleting the folder only costs time.
+Entries live in reports/<study>/cache/; deleting the folder only costs time. A base module: any
+stage may keep what it computes from immutable inputs here (results/ its probe numbers, report/
+its figures).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata as md
 import inspect
 import json
 import os
@@ -24,7 +27,7 @@ import numpy as np
 
 from cnnreport.files import atomic_path, write_json
 
-PACKAGE = Path(__file__).resolve().parent.parent  # cnnreport/, every subpackage included
+PACKAGE = Path(__file__).resolve().parent  # cnnreport/, every subpackage included
 
 
 def cache_dir(report_dir: Path) -> Path:
@@ -36,9 +39,7 @@ def cache_dir(report_dir: Path) -> Path:
 def code_digest() -> str:
     """Every module of the package (all subpackages) and the drawing library's version: what
     turns inputs into output. A change anywhere in the code invalidates every entry."""
-    import matplotlib
-
-    h = hashlib.sha256(matplotlib.__version__.encode())
+    h = hashlib.sha256(md.version("matplotlib").encode())
     for path in sorted(PACKAGE.rglob("*.py")):
         h.update(path.relative_to(PACKAGE).as_posix().encode())
         h.update(path.read_bytes())
@@ -99,13 +100,23 @@ def prune(cache_dir: Path, used_since: float) -> int:
     return removed
 
 
+def _json_path(cache_dir: Path, name: str, key: Any) -> Path:
+    return cache_dir / f"{name}-{digest(name, key)}.json"
+
+
+def lookup(cache_dir: Path, name: str, key: Any) -> Any:
+    """The stored value for this key, or None (nothing is written)."""
+    stored = _read_json(_json_path(cache_dir, name, key))
+    return stored["value"] if stored is not None and "value" in stored else None
+
+
 def json_value(cache_dir: Path, name: str, key: Any, compute: Callable[[], Any]) -> Any:
     """compute() once per key. Returns what was stored, read back, so a first render and a
     cached one see exactly the same (JSON) value."""
-    path = cache_dir / f"{name}-{digest(name, key)}.json"
-    stored = _read_json(path)
-    if stored is not None and "value" in stored:
-        return stored["value"]
+    found = lookup(cache_dir, name, key)
+    if found is not None:
+        return found
+    path = _json_path(cache_dir, name, key)
     cache_dir.mkdir(parents=True, exist_ok=True)
     write_json(path, {"value": compute()})
     return _read_json(path)["value"]
