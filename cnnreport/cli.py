@@ -1,22 +1,26 @@
 """Command line: parse arguments, call the pipeline, print. `main(argv) -> int` so tests call it
 directly. The work lives in pipeline.py (and bench.py, the deploy and rubric entry points).
 
-Exit codes (docs/exit-codes.md): 0 success; 1 the job ran but a check failed; 2 bad input (one
-line, no traceback); 130 interrupted.
+Exit codes (docs/exit-codes.md, errors.py): 0 success; 1 the job ran but a check failed; 2 bad
+input; 3 the environment refused (no space, read-only, permission denied, too many open files);
+4 busy (another build of the study holds its runs folder); 128 + n stopped by signal n (130
+Ctrl-C, 129 SIGHUP, 143 SIGTERM). Every failure is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from cnnreport import __version__, bench, pipeline
+from cnnreport import __version__, bench, pipeline, signals
 from cnnreport.backend import choose_default_backend, import_keras
 from cnnreport.console import say
 from cnnreport.deploy import endpoint_test, endpoints, server, training_jobs
-from cnnreport.errors import UserError
+from cnnreport.errors import EXIT_BAD_INPUT, EXIT_BUSY, EXIT_REFUSED, Busy, UserError, refusal_line
 from cnnreport.rubric.autograder import write_bundle
 from cnnreport.rubric.batch import MEMORY_BUDGET_MIB, REPRODUCE_BUDGET_S, TIME_BUDGET_S, Budget, Reproduce, default_jobs
 from cnnreport.rubric.gradebook import LAYOUTS
@@ -32,10 +36,12 @@ from cnnreport.train.workspace import Workspace
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _context(args: argparse.Namespace) -> pipeline.Context:
+def _context(args: argparse.Namespace, reads_finished_work: bool = False) -> pipeline.Context:
+    """The command's one context. A command that reads finished work (render, serve, deploy,
+    endpoint-test) stops when nothing was built for the study, before any data set is loaded."""
     workspace = Workspace(runs_root=Path(args.runs_dir), reports_root=Path(args.reports_dir),
                           data_dir=Path(args.data_dir) if args.data_dir else None)
-    return pipeline.open_context(args.study, args.profile, workspace, say)
+    return pipeline.open_context(args.study, args.profile, workspace, say, reads_finished_work=reads_finished_work)
 
 
 # ----------------------------------------------------------------------------------- subcommands
@@ -45,6 +51,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     ctx = _context(args)
     if args.dry_run and args.backend != "sagemaker":
         raise UserError("--dry-run plans SageMaker training jobs: use it with --backend sagemaker")
+    if args.dry_run:  # plans only: nothing written, no lock
+        return _train(args, ctx)
+    with pipeline.one_build(ctx, "train", say, wait=not args.no_wait):
+        return _train(args, ctx)
+
+
+def _train(args: argparse.Namespace, ctx: pipeline.Context) -> int:
     if args.backend == "sagemaker":
         counts = training_jobs.train_sagemaker(ctx.study, ctx.workspace, args.region, args.role,
                                                args.instance_type, args.max_parallel, args.bucket, echo=say,
@@ -62,26 +75,25 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    ctx = _context(args)
-    pipeline.train(ctx, say, args.command)
-    pipeline.render(ctx, say, pdf=not args.no_pdf)
+    pipeline.build(_context(args), say, pdf=not args.no_pdf, wait=not args.no_wait)
     return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    pipeline.render(_context(args), say, pdf=not args.no_pdf)
+    pipeline.render_command(_context(args, reads_finished_work=True), say, pdf=not args.no_pdf,
+                            partial=args.partial, wait=not args.no_wait)
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = _context(args, reads_finished_work=True)
     server.serve(ctx.study, ctx.workspace, args.model, args.seed, args.host, args.port, args.max_body, say,
                  workers=args.workers)
     return 0
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = _context(args, reads_finished_work=True)
     plan = endpoints.plan_deploy(ctx.study, ctx.workspace, args.model, args.seed, args.region, args.instance_type,
                                  args.role, args.endpoint_name, args.bucket, args.dry_run, say)
     say(endpoints.describe_plan(plan))
@@ -96,7 +108,7 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
 
 
 def cmd_endpoint_test(args: argparse.Namespace) -> int:
-    ctx = _context(args)
+    ctx = _context(args, reads_finished_work=True)
     t = endpoint_test.endpoint_test(ctx.study, ctx.workspace, args.endpoint, args.local, args.n,
                                     args.model, args.seed, args.region, say)
     # 1: the endpoint disagrees with the local model, or answered a bad request otherwise than expected
@@ -164,8 +176,10 @@ HELP = {
 Train every run of the study that is not stored yet (each (model, seed), plus the locality
 probe's runs), then render reports/<study>/ (report.html, report.pdf, report.json, figures/) and
 check it against the rubric. Runs are found again by a hash of everything that decides them, so a
-second build trains nothing and a stopped build resumes. Without a GPU, the full profile first
-says how long it would take on this machine and how to run the quick profile instead.""", """\
+second build trains nothing and a stopped build resumes. One build of a study runs at a time: a
+second one waits for the first, then skips what it finished (--no-wait: exit 4 at once). Without a
+GPU, the full profile first says how long it would take on this machine and how to run the quick
+profile instead.""", """\
 examples:
   cnnreport build --study fashion-mnist --profile quick   # offline demo, minutes on a CPU
   cnnreport build                                         # the CIFAR-10 lab, full profile (GPU)
@@ -182,10 +196,13 @@ examples:
     "render": ("rebuild the report from runs/ without training", """\
 Rebuild reports/<study>/ from the stored runs alone (and the data set, for its figures); never
 trains, and fails with one line naming what is missing. Without --study it renders the study last
-built in --runs-dir, at the profile it was last trained with.""", """\
+built in --runs-dir, at the profile it was last trained with and from the --data-dir it was built
+from. The report's files replace the previous ones together, or not at all. While a build of the
+study runs, it says so and stops (exit 4), unless --partial asks for the runs finished so far.""", """\
 examples:
   cnnreport render                          # the study last built here
-  cnnreport render --study fashion-mnist --no-pdf"""),
+  cnnreport render --study fashion-mnist --no-pdf
+  cnnreport render --partial                # while a long build runs"""),
     "check": ("score reports against the rubric, with evidence (exit 1 below --min-score or on a "
               "failed integrity check)", f"""\
 Score a report folder against the course rubric (rubric.toml): per item the points verified,
@@ -295,6 +312,12 @@ def _reader_options(p: argparse.ArgumentParser) -> None:
     _study_options(p, profile_default=None, reads_finished_work=True)
 
 
+def _no_wait_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--no-wait", action="store_true",
+                   help=f"exit at once (code {EXIT_BUSY}) when another {what} of the study is running, "
+                        "instead of waiting for it")
+
+
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model name as in the report (default: the reference CNN)")
     p.add_argument("--seed", type=int, help="seed (default: best final validation accuracy)")
@@ -319,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, "build")
     _study_options(p)
     p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
+    _no_wait_option(p, "build")
     p.set_defaults(handler=cmd_build)
 
     p = _subcommand(sub, "train")
@@ -330,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SageMaker training jobs the runs are split into, all at once (default 4)")
     p.add_argument("--dry-run", action="store_true",
                    help="with --backend sagemaker: print the jobs, their runs, instance, image and cost; create nothing")
+    _no_wait_option(p, "build or train")
     p.set_defaults(handler=cmd_train)
 
     p = _subcommand(sub, "serve")
@@ -369,7 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _subcommand(sub, "render")
     _reader_options(p)
-    p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only")
+    p.add_argument("--no-pdf", action="store_true", help="HTML and report.json only (an earlier report.pdf is removed)")
+    p.add_argument("--partial", action="store_true",
+                   help="render the runs finished so far, while a build runs or after one stopped (needs a "
+                        "finished run of the baseline and of the reference CNN)")
+    _no_wait_option(p, "render")
     p.set_defaults(handler=cmd_render)
 
     p = _subcommand(sub, "bench")
@@ -449,16 +478,49 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
         return int(exc.code or 0)
     choose_default_backend()  # Keras reads KERAS_BACKEND once; subprocesses inherit it
-    try:
-        if args.command not in ("init", "check", "undeploy", "render", "schema", "autograder"):  # render: only on a memo miss
-            import_keras()
-        return args.handler(args)
-    except UserError as exc:
-        print(f"cnnreport: error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    except KeyboardInterrupt:
-        print("cnnreport: interrupted; finished runs are kept, the next build resumes", file=sys.stderr)
-        return 130
+    with signals.stop_as_interrupt():  # SIGTERM and SIGHUP clean up as Ctrl-C does
+        try:
+            if args.command not in ("init", "check", "undeploy", "render", "schema", "autograder"):  # render: only on a memo miss
+                import_keras()
+            return args.handler(args)
+        except UserError as exc:
+            return _fail(str(exc), EXIT_BAD_INPUT)
+        except Busy as exc:
+            return _fail(str(exc), EXIT_BUSY)
+        except OSError as exc:  # the environment refused: one line, what to do
+            if os.environ.get("CNNREPORT_TRACEBACK"):
+                raise
+            return _fail(refusal_line(exc, _movable_folders(args)), EXIT_REFUSED)
+        except KeyboardInterrupt as exc:
+            _to_stderr(f"cnnreport: {_stopped_line(args.command, exc)}")
+            return signals.exit_code(exc)
+
+
+def _fail(line: str, code: int) -> int:
+    _to_stderr(f"cnnreport: error: {line}")
+    return code
+
+
+def _to_stderr(line: str) -> None:
+    with contextlib.suppress(OSError, ValueError):  # stderr may be gone: SIGHUP is a terminal closing
+        print(line, file=sys.stderr, flush=True)
+
+
+def _movable_folders(args: argparse.Namespace) -> dict[Path, str]:
+    """The folders an option moves elsewhere, for the line about a full or read-only disk."""
+    options = {"runs_dir": "--runs-dir", "reports_dir": "--reports-dir"}
+    return {Path(getattr(args, key)): option for key, option in options.items() if getattr(args, key, None)}
+
+
+def _stopped_line(command: str, exc: KeyboardInterrupt) -> str:
+    how = "interrupted" if not isinstance(exc, signals.Stopped) or exc.name == "Ctrl-C" else f"stopped by {exc.name}"
+    if command == "build":
+        return f"{how}; finished runs are kept and the report files are as they were; the next build resumes"
+    if command == "train":
+        return f"{how}; finished runs are kept, the next build resumes"
+    if command == "render":
+        return f"{how}; the report files are as they were before this render"
+    return how
 
 
 def entry() -> None:

@@ -108,8 +108,8 @@ def reports_follow_the_schema(monkeypatch: pytest.MonkeyPatch, schema_validator)
 
     real = report_json.write_report
 
-    def write_and_validate(folder: Path, report: Any) -> Path:
-        path = real(folder, report)
+    def write_and_validate(folder: Path, report: Any, into: Any = None) -> Path:
+        path = real(folder, report, into)
         errors = sorted(schema_validator.iter_errors(json.loads(path.read_text(encoding="utf-8"))), key=str)
         assert not errors, f"{path} breaks report.schema.json: " + "; ".join(
             f"{e.json_path}: {e.message[:120]}" for e in errors[:5])

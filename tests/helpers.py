@@ -15,6 +15,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -589,3 +590,52 @@ TF_NOISE_PREFIXES = ("WARNING: All log messages before absl", "I0000", "W0000", 
 
 def own_stderr_lines(stderr: str) -> list[str]:
     return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith(TF_NOISE_PREFIXES)]
+
+
+# ----------------------------------------------------------------------- the CLI in a subprocess
+
+
+@dataclass
+class Started:
+    """`cnnreport …` running in a subprocess, its stdout and stderr going to `log`."""
+
+    proc: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, ready: Any, deadline_s: float = 300, poll_s: float = 0.001) -> None:
+        """Poll until ready(output) holds; fails if the process ends first (a bound, not a timing check)."""
+        import time
+
+        deadline = time.monotonic() + deadline_s
+        while not ready(self.output()):
+            assert self.proc.poll() is None, self.output()
+            assert time.monotonic() < deadline, f"never ready:\n{self.output()}"
+            time.sleep(poll_s)
+
+    def finish(self, timeout_s: float = 300) -> tuple[int, str]:
+        try:
+            code = self.proc.wait(timeout=timeout_s)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        return code, self.output()
+
+
+def start_cli(args: list[Any], log: Path, cwd: Path, **env: str) -> Started:
+    """`python -m cnnreport.cli ARGS` in the background (stdout and stderr to `log`)."""
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "cnnreport.cli", *map(str, args)], stdout=out,
+                                stderr=subprocess.STDOUT, env=subprocess_env(**env), cwd=cwd)
+    return Started(proc, log)
+
+
+def remove_model_runs(trained: "TrainedStudy", level: int) -> list[str]:
+    """Delete a copy's runs of one level of the experiment (to train them again); their ids."""
+    removed = [r for m in trained.report()["models"] if m["level"] == level for r in m["run_ids"]]
+    for run_id in removed:
+        shutil.rmtree(trained.study_runs / run_id)
+    return removed

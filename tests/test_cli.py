@@ -57,7 +57,8 @@ def test_render_without_runs_fails_with_one_clear_line(write_study, idx_dir, tmp
                               "--reports-dir", tmp_path / "reports"], capsys)
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and "14 of 14 runs are missing" in lines[0] and "cnnreport build" in lines[0]
+    assert len(lines) == 1 and "nothing was built for study tiny" in lines[0]
+    assert f"`cnnreport build --study {study}`" in lines[0]
     assert "Traceback" not in out + err
     assert not (tmp_path / "reports" / "tiny" / "report.html").exists()
 

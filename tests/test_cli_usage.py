@@ -12,6 +12,7 @@ import pytest
 
 from cnnreport import __version__, cli, pipeline
 from cnnreport.data.splits import Splits
+from cnnreport.errors import UserError
 from cnnreport.study.loading import load_study
 from cnnreport.train import estimate, levers, store
 from cnnreport.train.engine import StepTiming
@@ -47,7 +48,7 @@ def test_each_command_help_describes_it_with_an_example(command, capsys):
 
 def test_train_and_build_record_the_study_they_built(trained_study):
     note = json.loads((trained_study.runs / store.LAST_STUDY_FILE).read_text(encoding="utf-8"))
-    assert note == {"name": "tiny", "study": str(trained_study.study_file.resolve())}
+    assert note == {"name": "tiny", "study": str(trained_study.study_file.resolve()), "data_dir": None}
 
 
 def test_render_and_check_default_to_the_study_last_built_here(trained_copy, monkeypatch, capsys):
@@ -63,15 +64,15 @@ def test_render_and_check_default_to_the_study_last_built_here(trained_copy, mon
     assert "study: tiny (the last built in runs/" in err
 
 
-def test_without_a_build_here_the_default_study_is_taken_and_named(tmp_path):
+def test_without_a_build_here_nothing_is_guessed_and_the_build_command_is_named(tmp_path):
     notes: list[str] = []
     ws = Workspace(runs_root=tmp_path / "runs")
-    assert pipeline.open_context(None, None, ws, notes.append).study.name == "cifar10"
-    assert notes == [f"study: cifar10 (the default; nothing built in {tmp_path / 'runs'}/ yet; --study picks another)"]
+    with pytest.raises(UserError, match=r"nothing was built in .*runs/: .*`cnnreport build --study"):
+        pipeline.open_context(None, None, ws, notes.append)
     store.remember_study(tmp_path / "runs", "tiny", "/elsewhere/tiny.toml")
     # An explicit study always wins, silently.
     assert pipeline.open_context("fashion-mnist", None, ws, notes.append).study.name == "fashion-mnist"
-    assert len(notes) == 1
+    assert notes == []
 
 
 def test_a_last_built_study_file_that_is_gone_is_one_clear_line(tmp_path, capsys):

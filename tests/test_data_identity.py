@@ -17,6 +17,7 @@ from cnnreport.data.sources import Dataset
 from cnnreport.data.splits import make_splits
 from cnnreport.errors import UserError
 from cnnreport.study.specs import DataSpec
+from cnnreport.train import lock, store
 from cnnreport.train.plan import full_plan
 
 from helpers import random_images, run_cli, study_toml, tiny_study, write_idx_folder, write_image_folder
@@ -94,8 +95,18 @@ def test_render_refuses_runs_trained_on_other_data_naming_both_fingerprints(two_
     line = err.strip().splitlines()[-1]
     assert line.startswith("cnnreport: error: ") and next(iter(trained_on)) in line
     assert "fingerprint" in line and str(d["B"]) in line and "cnnreport build" in line
-    other = line.split("has fingerprint ")[1].split(";")[0]
+    assert f"its runs were trained on other data: {d['A']} (fingerprint" in line  # where A's data was read
+    other = line.split(f"the data loaded now is {d['B']} (fingerprint ")[1].split(")")[0]
     assert len(other) == 16 and other not in trained_on  # B's own fingerprint, named too
+
+
+def test_readers_default_to_the_data_dir_the_study_was_built_from(two_data_sets, capsys):
+    d = two_data_sets
+    assert store.last_study(d["runs"])["data_dir"] == str(d["A"].resolve())
+    code, out, err = run_cli(["render", "--runs-dir", d["runs"], "--reports-dir", d["root"] / "reports-a",
+                              "--no-pdf"], capsys)
+    assert code == 0, err
+    assert f"data: {d['A'].resolve()} (the --data-dir of the last build here" in out
 
 
 def test_other_data_trains_anew_and_the_report_pairs_each_with_its_runs(two_data_sets, capsys):
@@ -155,7 +166,8 @@ def test_an_empty_idx_data_set_is_one_line_and_exit_2(tmp_path, capsys):
     code, out, err = run_cli(["train", "--study", study, "--data-dir", tmp_path / "empty",
                               "--runs-dir", tmp_path / "runs"], capsys)
     assert code == 2 and "Traceback" not in err and "holds no images" in err
-    assert not (tmp_path / "runs" / "tiny").exists() or not any((tmp_path / "runs" / "tiny").iterdir())
+    study_dir = tmp_path / "runs" / "tiny"  # at most the lock file the train took
+    assert not study_dir.exists() or {p.name for p in study_dir.iterdir()} <= {lock.BUILD_LOCK}
 
 
 def test_idx_train_and_test_images_of_different_sizes_are_refused(tmp_path):

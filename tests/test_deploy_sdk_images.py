@@ -83,6 +83,10 @@ def test_deploy_and_train_on_sagemaker_exit_2_with_one_line_on_an_older_sdk(olde
                                 test_subset=None, epochs=1, levels="[1, 3]",
                                 data_extra=f'path = "{folder.as_posix()}"\nimage_size = [12, 12]\nval_fraction = 0.2\n'))
     runs = str(tmp_path / "runs")
+    # deploy reads finished work: with a run record present, the SDK floor is what stops it (before
+    # any run is read); in a folder where nothing was built, that is said first.
+    (tmp_path / "runs" / "tiny-sdk" / "a-run").mkdir(parents=True)
+    (tmp_path / "runs" / "tiny-sdk" / "a-run" / "run.json").write_text("{}", encoding="utf-8")
     for argv, image in ((["deploy", "--dry-run"], "tensorflow-inference 2.20"),
                         (["train", "--backend", "sagemaker", "--dry-run"], "tensorflow-training 2.21")):
         assert main([*argv, "--study", str(study), "--runs-dir", runs]) == 2

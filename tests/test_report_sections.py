@@ -93,3 +93,24 @@ def test_numbering_pass():
     assert "Figure 1.</span> A" in out and "Table 2.</span> y" in out
     assert '<a class="ref" href="#tab-t">Table 2</a>' in out
     assert "figure (not in this report)" in out
+
+
+def test_kernel_and_feature_map_captions_state_the_number_drawn(tmp_path):
+    """The captions state how many kernels or channels are drawn, and 'up to' where one has fewer."""
+    import numpy as np
+    from cnnreport.report.figures.models import feature_maps, first_layer_filters
+
+    rng = np.random.default_rng(0)
+    fig = first_layer_filters([("cnn · a", rng.random((3, 3, 1, 8))), ("cnn · b", rng.random((3, 3, 1, 4)))],
+                              tmp_path / "a")
+    assert "(up to the first 8 filters," in fig["caption"]
+    fig = first_layer_filters([("cnn · a", rng.random((3, 3, 1, 32)))], tmp_path / "b")
+    assert "(first 16 filters," in fig["caption"]
+    image = np.zeros((8, 8, 1), np.uint8)
+    fig = feature_maps(image, [("cnn", [("conv1", rng.random((8, 8, 4)))])], tmp_path / "c", "fm", "cnn")
+    assert ", first 4 channels," in fig["caption"]
+    fig = feature_maps(image, [("cnn", [("conv1", rng.random((8, 8, 4))), ("conv2", rng.random((4, 4, 16)))])],
+                       tmp_path / "e", "fm", "cnn")
+    assert "up to the first 8 channels" in fig["caption"]
+    fig = feature_maps(image, [("cnn", [("conv1", rng.random((8, 8, 32)))])], tmp_path / "d", "fm", "cnn")
+    assert ", first 8 channels," in fig["caption"]

@@ -100,6 +100,7 @@ def test_load_runs_with_missing_runs_is_a_user_error(tmp_path):
         store.load_runs(tmp_path, ["r1", "r2", "r3"])
     msg = str(info.value)
     assert str(tmp_path) in msg and "2 of 3 runs are missing" in msg and "cnnreport build" in msg
+    assert "`cnnreport render --partial`" in msg
     (loaded,) = store.load_runs(tmp_path, ["r1"])
     # the record as written, plus the sha256 of its file (report.json cites it for integrity)
     assert loaded.pop("_sha256") == hashlib.sha256((tmp_path / "r1" / store.RUN_FILE).read_bytes()).hexdigest()

@@ -103,8 +103,11 @@ def study_records(study: Any, ws: Any) -> list[dict[str, Any]]:
     each run id). A damaged run is a UserError naming it and the fix, never silently skipped
     (which would serve another seed than the one asked for)."""
     study_dir = store.study_runs_dir(ws.runs_root, study.name)
-    present = [r.run_id for r in plan_runs(study, ws.splits(study).fingerprint)
-               if (study_dir / r.run_id).exists()]
+    splits = ws.splits(study)
+    present = [r.run_id for r in plan_runs(study, splits.fingerprint) if (study_dir / r.run_id).exists()]
+    others = {fp: where for fp, where in store.trained_on(study_dir).items() if fp != splits.fingerprint}
+    if not present and others:
+        raise UserError(store.other_data_line(study_dir, others, splits.fingerprint, splits.origin))
     return store.load_runs(study_dir, present)
 
 

@@ -94,12 +94,13 @@ def draft(context: ReportContent) -> Draft:
 Report = TypeVar("Report", bound=ReportContent)
 
 
-def publish(report: Report, out_dir: Path, check: Callable[[Report, str], Report]) -> tuple[Report, Path]:
+def publish(report: Report, html_path: Path, check: Callable[[Report, str], Report]) -> tuple[Report, Path]:
     """Draw the report's HTML once, hand it to `check` (the rubric check, which returns the report
-    with its result), and write report.html with the result as its last appendix."""
+    with its result), and write the HTML with the result as its last appendix to `html_path`
+    (report.html, or its temporary while the report's files are replaced together)."""
     first = draft(report)
     finished = check(report, first.html)
-    return finished, write_html(first.with_appendix(finished), out_dir / "report.html")
+    return finished, write_html(first.with_appendix(finished), html_path)
 
 
 def write_html(html: str, out_path: Path) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import ValidationError
 
@@ -83,7 +83,10 @@ def dump(report: ReportJson) -> dict[str, Any]:
     return report.model_dump(mode="json", by_alias=True)
 
 
-def write_report(folder: Path, report: ReportJson) -> Path:
-    """report.json and, beside it, the schema its `$schema` names."""
-    write_text(folder / SCHEMA_FILE, schema_text())
-    return write_json(folder / "report.json", dump(report))
+def write_report(folder: Path, report: ReportJson, into: Mapping[str, Path] | None = None) -> Path:
+    """report.json and, beside it, the schema its `$schema` names. `into` maps a file's name to
+    the path it is written to instead (the temporaries of a render that replaces the report's
+    files together, pipeline.render)."""
+    at = {name: (into or {}).get(name, folder / name) for name in (SCHEMA_FILE, "report.json")}
+    write_text(at[SCHEMA_FILE], schema_text())
+    return write_json(at["report.json"], dump(report))

@@ -18,10 +18,14 @@ from cnnreport.train.plan import RunSpec
 from cnnreport.train.progress import progress_for
 
 
-def save_run(study_dir: Path, record: dict[str, Any], model: Any, data_fingerprint: str) -> Path:
+def save_run(study_dir: Path, record: dict[str, Any], model: Any, data_fingerprint: str,
+             data_origin: str | None = None) -> Path:
     """A trained run's files, stored atomically with their checksums. The record notes the
-    fingerprint of the data it was trained and tested on (part of its id)."""
+    fingerprint of the data it was trained and tested on (part of its id), and where that data
+    was read from (named when a later command loads other data)."""
     record["data_fingerprint"] = data_fingerprint
+    if data_origin is not None:
+        record["data_origin"] = data_origin
 
     def fill(tmp: Path) -> None:
         np.save(tmp / store.PREDICTIONS_FILE, record.pop("_predictions"))
@@ -87,8 +91,9 @@ def run_plan(plan: list[RunSpec], splits_for: Callable[[RunSpec], Any], runs_roo
     programs = ProgramCache()  # each model is saved before the next group reuses its program
     with progress_for(todo, echo) as progress:  # a live display on a terminal, lines elsewhere
         for group in groups_of(todo, lv.max_towers):
-            for (record, model), spec in zip(train_group(group, splits_for(group[0]), progress, lv, programs), group):
-                save_run(study_dir, record, model, spec.data_fingerprint)
+            splits = splits_for(group[0])
+            for (record, model), spec in zip(train_group(group, splits, progress, lv, programs), group):
+                save_run(study_dir, record, model, spec.data_fingerprint, getattr(splits, "origin", None))
                 progress.run_finished()
                 if record["diverged"]:
                     diverged += 1

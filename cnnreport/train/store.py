@@ -22,10 +22,11 @@ from cnnreport.contract import Part
 from cnnreport.errors import UserError
 from cnnreport.files import (
     is_temporary,
+    naming,
+    remove_dead_temporaries,
     temporary_name,
     write_json,
     write_text,
-    writer_pid,
 )
 
 if TYPE_CHECKING:
@@ -65,26 +66,36 @@ def last_profile(study_dir: Path) -> str | None:
 LAST_STUDY_FILE = ".last-study"  # in the runs root: the study whose training last completed there
 
 
-def remember_study(runs_root: str | Path, name: str, study: str) -> None:
-    """Note the study trained last under this runs root: its name and how to load it again (a
-    built-in name, or the study file's absolute path). Written only when it changed."""
-    note = {"name": name, "study": study}
+def remember_study(runs_root: str | Path, name: str, study: str, data_dir: str | None = None) -> None:
+    """Note the study trained last under this runs root: its name, how to load it again (a
+    built-in name, or the study file's absolute path) and the --data-dir it was trained from
+    (absolute, or None). Written only when it changed."""
+    note = {"name": name, "study": study, "data_dir": data_dir}
     if last_study(runs_root) == note:
         return
     Path(runs_root).mkdir(parents=True, exist_ok=True)
     write_json(Path(runs_root) / LAST_STUDY_FILE, note)
 
 
-def last_study(runs_root: str | Path) -> dict[str, str] | None:
-    """{"name", "study"} of the study trained last under this runs root, or None (none yet, or a
-    note this version cannot read: the caller then falls back to the default study)."""
+def last_study(runs_root: str | Path) -> dict[str, str | None] | None:
+    """{"name", "study", "data_dir"} of the study trained last under this runs root, or None (none
+    yet, or a note this version cannot read: the caller then says nothing was built there)."""
     try:
         note = json.loads((Path(runs_root) / LAST_STUDY_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     if not (isinstance(note, dict) and isinstance(note.get("name"), str) and isinstance(note.get("study"), str)):
         return None
-    return {"name": note["name"], "study": note["study"]}
+    data_dir = note.get("data_dir")  # absent in notes of earlier versions
+    return {"name": note["name"], "study": note["study"], "data_dir": data_dir if isinstance(data_dir, str) else None}
+
+
+def has_runs(study_dir: Path) -> bool:
+    """Whether anything was trained here: a run folder with its record (complete or not; what
+    is wrong with one is said where it is read)."""
+    if not study_dir.is_dir():
+        return False
+    return any(d.is_dir() and not is_temporary(d.name) and (d / RUN_FILE).is_file() for d in study_dir.iterdir())
 
 
 def _sha256(path: Path) -> str:
@@ -143,10 +154,17 @@ def set_aside(run_dir: Path) -> Path:
 def write_run(study_dir: Path, run_id: str, fill: Callable[[Path], None]) -> Path:
     """Let `fill` write a run's files into a temporary folder, record their checksums, then
     rename the folder into place."""
-    study_dir.mkdir(parents=True, exist_ok=True)
     final = study_dir / run_id
-    tmp = temporary_name(final)
-    tmp.mkdir()
+    with naming(final):  # a full disk names the run folder, not its temporary
+        study_dir.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_name(final)
+        tmp.mkdir()
+        _fill_and_rename(tmp, final, fill)
+    return final
+
+
+def _fill_and_rename(tmp: Path, final: Path, fill: Callable[[Path], None]) -> None:
+    run_id = final.name
     try:
         fill(tmp)
         missing = [name for name in REQUIRED_FILES if not (tmp / name).is_file()]
@@ -160,33 +178,11 @@ def write_run(study_dir: Path, run_id: str, fill: Callable[[Path], None]) -> Pat
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return final
 
 
 def clean_stale(study_dir: Path) -> list[Path]:
     """Remove temporary folders left by a killed build whose process is gone."""
-    removed = []
-    if not study_dir.is_dir():
-        return removed
-    for tmp in study_dir.iterdir():
-        if not is_temporary(tmp.name):
-            continue
-        pid = writer_pid(tmp.name)
-        if pid is not None and pid != os.getpid() and _alive(pid):
-            continue
-        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
-        removed.append(tmp)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return remove_dead_temporaries(study_dir)
 
 
 class RunEntry(Part):
@@ -237,25 +233,26 @@ def load_runs(study_dir: Path, run_ids: list[str] | None = None) -> list[dict[st
     missing = [r for r, why in problems.items() if why == "absent"]
     if missing:
         raise UserError(f"{study_dir}: {len(missing)} of {len(run_ids)} runs are missing "
-                        f"(e.g. {missing[0]}); run `cnnreport build` (or `train`) first")
+                        f"(e.g. {missing[0]}); run `cnnreport build` (or `train`) first, or "
+                        "`cnnreport render --partial` for a report of the runs finished so far")
     return [read_run(study_dir / r) for r in run_ids]
 
 
-def load_plan(study_dir: Path, plan: "list[RunSpec]", data_origin: str) -> list[dict[str, Any]]:
-    """The records of a plan's runs, all trained on the data the plan names (its fingerprint).
+def load_plan(study_dir: Path, plan: "list[RunSpec]", data_origin: str, partial: bool = False) -> list[dict[str, Any]]:
+    """The records of a plan's runs, all trained on the data the plan names (its fingerprint);
+    with `partial`, those of its runs finished so far.
 
     When runs are missing because the stored ones were trained on other data (another
-    --data-dir, or the data set changed under the same settings), the UserError names both
-    fingerprints, so a report never pairs one data set's EDA with another's results."""
+    --data-dir, or the data set changed under the same settings), the UserError names that data
+    and both fingerprints, so a report never pairs one data set's EDA with another's results."""
     absent = [spec for spec in plan if not (study_dir / spec.run_id).exists()]
-    if absent:
-        others = sorted({fp for fp in stored_fingerprints(study_dir) if fp != plan[0].data_fingerprint
-                         and any((study_dir / s.on_data(fp).run_id).is_dir() for s in absent)})
+    if absent and (not partial or len(absent) == len(plan)):
+        others = {fp: origin for fp, origin in trained_on(study_dir).items() if fp != plan[0].data_fingerprint
+                  and any((study_dir / s.on_data(fp).run_id).is_dir() for s in absent)}
         if others:
-            raise UserError(
-                f"{study_dir}: its runs were trained on data with fingerprint {', '.join(others)}, but the "
-                f"data loaded now ({data_origin}) has fingerprint {plan[0].data_fingerprint}; run `cnnreport "
-                "build` to train on this data, or pass the --data-dir the runs were trained on")
+            raise UserError(other_data_line(study_dir, others, plan[0].data_fingerprint, data_origin))
+    if partial:
+        plan = [spec for spec in plan if spec not in absent]
     records = load_runs(study_dir, [spec.run_id for spec in plan])
     for spec, record in zip(plan, records):
         if record.get("data_fingerprint") != spec.data_fingerprint:
@@ -265,14 +262,25 @@ def load_plan(study_dir: Path, plan: "list[RunSpec]", data_origin: str) -> list[
     return records
 
 
-def stored_fingerprints(study_dir: Path) -> set[str]:
-    """The data fingerprints the study's stored runs were trained on."""
-    found = set()
+def trained_on(study_dir: Path) -> dict[str, str | None]:
+    """Data fingerprint → where that data was read from (None for runs of versions that did not
+    record it), over the study's stored runs."""
+    found: dict[str, str | None] = {}
     for run in study_dir.glob(f"*/{RUN_FILE}") if study_dir.is_dir() else []:
         try:
-            fingerprint = json.loads(run.read_text(encoding="utf-8")).get("data_fingerprint")
+            record = json.loads(run.read_text(encoding="utf-8"))
+            fingerprint, origin = record.get("data_fingerprint"), record.get("data_origin")
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
             continue  # a damaged record says nothing about data
         if isinstance(fingerprint, str):
-            found.add(fingerprint)
+            found[fingerprint] = origin if isinstance(origin, str) else found.get(fingerprint)
     return found
+
+
+def other_data_line(study_dir: Path, others: dict[str, str | None], fingerprint: str, origin: str) -> str:
+    """The runs here were trained on other data than the data loaded now: say which, and what to do."""
+    named = "; ".join(f"{where or 'data not recorded by the cnnreport that trained them'} (fingerprint {fp})"
+                      for fp, where in sorted(others.items()))
+    return (f"{study_dir}: its runs were trained on other data: {named}; the data loaded now is {origin} "
+            f"(fingerprint {fingerprint}); pass the --data-dir those runs were trained from, or run "
+            "`cnnreport build` to train on the data loaded now")

@@ -8,9 +8,9 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
-from cnnreport.formatting import fmt_int
 from cnnreport import memo
-from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt
+from cnnreport.formatting import fmt_int
+from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt, text_color_on
 from cnnreport.results.summaries import ModelSummary
 
 LAYER_COLORS = {"Rescaling": "#c9d6e2", "Conv2D": PALETTE[0], "MaxPooling2D": PALETTE[3],
@@ -54,9 +54,7 @@ def architecture_diagram(model: ModelSummary, input_shape: Sequence[int], out_di
                                  facecolor=color, edgecolor="#333333", lw=0.6, alpha=0.9)
             ax.add_patch(box)
             label = "input" if layer["type"] == "Input" else _block_label(layer)
-            dark = layer["type"] in ("Conv2D", "Dense", "MaxPooling2D", "AveragePooling2D")
-            ax.text(i + 0.5, 0.5, label, ha="center", va="center", fontsize=6.5,
-                    color="white" if dark else "#1b1b1b")
+            ax.text(i + 0.5, 0.5, label, ha="center", va="center", fontsize=6.5, color=text_color_on(color))
             ax.text(i + 0.5, -0.22, "×".join(str(d) for d in shape), ha="center", va="top", fontsize=6.5)
             if layer["params"]:
                 ax.text(i + 0.5, -0.52, f"{fmt_int(layer['params'])} p", ha="center", va="top",
@@ -78,6 +76,11 @@ def architecture_diagram(model: ModelSummary, input_shape: Sequence[int], out_di
 # ---------------------------------------------------------------------------- learned filters
 
 
+def _first(shown: int, counts: list[int], noun: str) -> str:
+    """'first 8 filters', or 'up to the first 8 filters' where a model or layer has fewer."""
+    return ("up to the " if any(c < shown for c in counts) else "") + f"first {shown} {noun}"
+
+
 def _normalise(w: np.ndarray) -> np.ndarray:
     lo, hi = float(w.min()), float(w.max())
     return (w - lo) / (hi - lo) if hi > lo else np.zeros_like(w)
@@ -89,10 +92,14 @@ def first_layer_filters(kernels: list[tuple[str, np.ndarray]], out_dir: Path,
     """First-layer kernels of each CNN (one row per model): grey for one input channel, colour
     (normalised per filter) for RGB."""
     rows = len(kernels)
+    # Columns for the widest CNN only: a study whose CNNs all have 8 filters draws 8, not 16 with
+    # half of them blank, and the caption states the number drawn.
+    counts = [k.shape[-1] for _, k in kernels]
+    shown = min(max_filters, max(counts, default=0)) or 1
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(rows, max_filters, figsize=(FULL_WIDTH, 0.5 * rows + 0.3), squeeze=False)
+        fig, axes = plt.subplots(rows, shown, figsize=(FULL_WIDTH, 0.5 * rows + 0.3), squeeze=False)
         for r, (name, k) in enumerate(kernels):  # k: (kh, kw, in_ch, filters)
-            for j in range(max_filters):
+            for j in range(shown):
                 ax = axes[r, j]
                 ax.set_xticks([])
                 ax.set_yticks([])
@@ -109,8 +116,8 @@ def first_layer_filters(kernels: list[tuple[str, np.ndarray]], out_dir: Path,
             axes[r, 0].set_ylabel(name.replace("cnn · ", ""), rotation=0, ha="right", va="center", fontsize=7)
         fig.subplots_adjust(wspace=0.08, hspace=0.12, left=0.16)
         return _save(fig, out_dir, "filters",
-                     f"Learned first-layer kernels (first {max_filters} filters, first seed) of every CNN, "
-                     "one row per model. Grey-scale kernels: red positive, blue negative weights, each "
+                     f"Learned first-layer kernels ({_first(shown, counts, 'filters')}, first seed) "
+                     "of every CNN, one row per model. Grey-scale kernels: red positive, blue negative weights, each "
                      "filter on its own symmetric scale; 1×1 kernels can only scale the pixel value.",
                      "Grids of small learned convolution kernels, one row per CNN variant, showing "
                      "edge- and blob-like patterns.")
@@ -122,6 +129,7 @@ def feature_maps(image: np.ndarray, maps: list[tuple[str, list[tuple[str, np.nda
     """One test image through every conv layer of one model: a row per layer, first channels."""
     rows = len(maps[0][1]) if maps else 0
     layers = maps[0][1] if maps else []
+    depths = [fmap.shape[-1] for _, fmap in layers]
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(rows, channels + 1, figsize=(FULL_WIDTH, 0.78 * rows + 0.3), squeeze=False)
         for r, (layer, fmap) in enumerate(layers):  # fmap: (h, w, c)
@@ -144,6 +152,7 @@ def feature_maps(image: np.ndarray, maps: list[tuple[str, list[tuple[str, np.nda
         fig.subplots_adjust(wspace=0.06, hspace=0.1, left=0.17)
         return _save(fig, out_dir, fig_id,
                      f"{model_name}: the same test image through every conv layer (after ReLU, before "
-                     f"pooling), first {channels} channels, each on its own colour scale (yellow = "
+                     f"pooling), {_first(min(channels, max(depths, default=channels)), depths, 'channels')}, "
+                     "each on its own colour scale (yellow = "
                      "strong activation). Deeper maps are coarser and respond to larger patterns.",
                      f"Feature maps of one test image at each conv layer of {model_name}.")

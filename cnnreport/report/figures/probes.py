@@ -7,9 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 
-from cnnreport.formatting import fmt_int, fmt_si
 from cnnreport import memo
-from cnnreport.report.figures.style import FULL_WIDTH, PALETTE, STYLE, _save, _show, plt
+from cnnreport.formatting import fmt_int, fmt_si
+from cnnreport.report.figures.style import (
+    FULL_WIDTH,
+    PALETTE,
+    STYLE,
+    _save,
+    _show,
+    fit_tick_labels,
+    legend_below,
+    plt,
+)
 from cnnreport.results.probes import Equivariance, Permutation, Translation, WeightSharing
 
 # ------------------------------------------------------------------------------------- probes
@@ -19,7 +28,7 @@ from cnnreport.results.probes import Equivariance, Permutation, Translation, Wei
 def translation_figure(result: Translation, out_dir: Path) -> dict[str, str]:
     shifts = result.shifts
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.6))
+        fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.6), layout="constrained")
         for name, m in result.models.items():
             mean = np.array([p.mean for p in m.per_shift])
             std = np.array([p.std or 0 for p in m.per_shift])
@@ -28,7 +37,7 @@ def translation_figure(result: Translation, out_dir: Path) -> dict[str, str]:
         ax.set_xticks(shifts)
         ax.set_xlabel("shift (pixels, right/left/down/up averaged)")
         ax.set_ylabel("test accuracy")
-        ax.legend()
+        legend_below(fig, ax)
         return _save(fig, out_dir, "probe_translation",
                      f"Translation probe: test accuracy on {fmt_int(result.n_images)} test images shifted by "
                      "0…k pixels (zero fill; mean of the four directions), mean ± std over seeds of the "
@@ -68,7 +77,8 @@ def equivariance_figure(result: Equivariance, out_dir: Path) -> dict[str, str]:
 def permutation_figure(result: Permutation, example: np.ndarray, permuted: np.ndarray,
                        out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, 3, figsize=(FULL_WIDTH, 2.5), gridspec_kw={"width_ratios": [0.8, 0.8, 2.4]})
+        fig, axes = plt.subplots(1, 3, figsize=(FULL_WIDTH, 2.5), gridspec_kw={"width_ratios": [0.8, 0.8, 2.4]},
+                                 layout="constrained")
         _show(axes[0], example)
         axes[0].set_title("original", fontsize=8)
         _show(axes[1], permuted)
@@ -84,13 +94,13 @@ def permutation_figure(result: Permutation, example: np.ndarray, permuted: np.nd
             for i, n in enumerate(names):
                 vals = getattr(result.models[n], key).values
                 ax.scatter(np.full(len(vals), i + (k - 0.5) * 0.36), vals, s=6, color="black", zorder=3)
-        ax.set_xticks(idx, [n.replace(" · ", "\n") for n in names])
+        ax.set_xticks(idx)
+        fit_tick_labels(ax, names)
         lows = [v for n in names for key in ("normal", "permuted") for v in getattr(result.models[n], key).values]
         if lows:
             ax.set_ylim(max(0, min(lows) - 0.05), min(1, max(lows) + 0.03))
         ax.set_ylabel("test accuracy")
-        ax.legend(fontsize=7, loc="lower right")
-        fig.tight_layout()
+        legend_below(fig, ax)
         return _save(fig, out_dir, "probe_permutation",
                      "Locality probe: every image's pixels shuffled by one fixed permutation (left: one "
                      "training image before and after), and the test accuracy of the baseline and the "
@@ -103,7 +113,7 @@ def permutation_figure(result: Permutation, example: np.ndarray, permuted: np.nd
 @memo.figure
 def weight_sharing_figure(rows: list[WeightSharing], out_dir: Path) -> dict[str, str]:
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.4))
+        fig, ax = plt.subplots(figsize=(FULL_WIDTH * 0.62, 2.4), layout="constrained")
         kinds = (("conv", "convolution (shared)", PALETTE[0]),
                  ("locally_connected", "locally connected", PALETTE[2]),
                  ("dense", "dense", PALETTE[1]))
@@ -117,8 +127,8 @@ def weight_sharing_figure(rows: list[WeightSharing], out_dir: Path) -> dict[str,
         ax.set_xticks(idx, [r.layer for r in rows])
         ax.set_ylabel("parameters (log scale)")
         top = max(r.dense for r in rows)
-        ax.set_ylim(top=top * 30)
-        ax.legend(fontsize=7, loc="upper left", ncols=3)
+        ax.set_ylim(top=top * 4)  # room for the counts written over the bars
+        legend_below(fig, ax)
         return _save(fig, out_dir, "probe_weight_sharing",
                      "Weight-sharing arithmetic: parameters of each conv layer of the reference CNN, of a "
                      "locally connected layer with the same receptive fields and output shape but its own "

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from cnnreport.files import atomic_path  # noqa: E402
 from cnnreport.report.figures.figure import Figure  # noqa: E402
 
 # Fonts tried glyph by glyph, in order (matplotlib falls back along the family list): DejaVu
@@ -111,7 +112,14 @@ def quiet_glyph_warnings() -> None:
 quiet_glyph_warnings()
 
 DPI = 160
-PALETTE = ["#1f5f8b", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d5a97", "#30638e", "#a23e48"]
+# Paul Tol's "muted" qualitative scheme (personal.sron.nl/~pault): nine colours that stay apart
+# for the common colour-vision deficiencies (tests/test_report_figures_scale.py measures it),
+# ordered so that neighbouring levels differ most. Indices 0–3 carry fixed meanings across the
+# report: 0 the CNN / training, 1 the MLP / validation, 2 the permuted-pixel runs, 3 pooling.
+PALETTE = ["#332288", "#CC6677", "#44AA99", "#DDCC77", "#882255", "#88CCEE", "#117733", "#AA4499", "#999933"]
+# Beyond the palette a series is told apart by its line style; every series has its own marker.
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*", "d", "H", "8")
+LINE_STYLES = ("-", "--", ":", "-.")
 STYLE = {
     "figure.dpi": DPI, "savefig.dpi": DPI, "font.size": 9, "axes.titlesize": 10,
     "axes.labelsize": 9, "legend.fontsize": 8, "axes.spines.top": False,
@@ -119,13 +127,117 @@ STYLE = {
     "axes.prop_cycle": matplotlib.cycler(color=PALETTE), "font.family": font_families(),
 }
 FULL_WIDTH = 6.8  # inches: the PDF's text width
+FEW_EPOCHS = 2  # curves this short are drawn as points: a line needs three to say anything
+
+
+def series_style(i: int) -> dict[str, Any]:
+    """Colour, marker and line style of the i-th series of a figure (a level of the factor, say):
+    no two of the first len(PALETTE) × len(LINE_STYLES) series look alike, and the first
+    len(PALETTE) differ in colour alone."""
+    return {"color": PALETTE[i % len(PALETTE)], "marker": MARKERS[i % len(MARKERS)],
+            "linestyle": LINE_STYLES[(i // len(PALETTE)) % len(LINE_STYLES)]}
+
+
+def text_color_on(background: str) -> str:
+    """White on a dark fill, near-black on a light one (WCAG relative luminance)."""
+    rgb = np.array(matplotlib.colors.to_rgb(background))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return "white" if float(linear @ [0.2126, 0.7152, 0.0722]) < 0.25 else "#1b1b1b"
+
+
+def epoch_axis(ax: Any, epochs: int) -> None:
+    """Whole epochs on the x-axis; one or two epochs get room on both sides (an axis spanning
+    0.96–1.04 around a single point says nothing)."""
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
+    if 0 < epochs <= FEW_EPOCHS:
+        ax.set_xlim(0.5, epochs + 0.5)
+        ax.set_xticks(range(1, epochs + 1))
+
+
+def legend_below(fig: Any, axes: Any, width_in: float | None = None, **kwargs: Any) -> Any:
+    """One legend for the figure, under its axes, never over the data: the entries of every axes
+    (each label once), in as many columns as the widest label allows. The figure must use
+    layout="constrained", which makes room for it."""
+    handles, labels = [], []
+    for ax in np.atleast_1d(axes):
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
+    if not handles:
+        return None
+    width = width_in or fig.get_figwidth()
+    widest = max(len(label) for label in labels) * 0.065 + 0.45  # inches: 8 pt text plus the key
+    ncols = max(1, min(len(labels), int(width // widest)))
+    return fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False, **kwargs)
+
+
+def fit_tick_labels(ax: Any, labels: list[str], axis: str = "x", min_fontsize: float = 6.0) -> None:
+    """Put `labels` on the axis's ticks (already placed) so that no two overlap, in this order of
+    preference: wrapped at spaces to the room each tick has, at the axis's font size and then up
+    to two points smaller; turned 45° (anchored at the tick); smaller still. Measured on the
+    figure as drawn, not guessed."""
+    ticks = (ax.get_xticks() if axis == "x" else ax.get_yticks())[: len(labels)]
+    setter = ax.set_xticks if axis == "x" else ax.set_yticks
+    size = matplotlib.rcParams["xtick.labelsize" if axis == "x" else "ytick.labelsize"]
+    size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
+    sizes = [s for s in (size, size - 1, size - 2) if s >= min_fontsize] or [min_fontsize]
+    for fontsize in sizes:
+        for width in (40, 28, 20, 16, 12, 10, 8, 6):
+            setter(ticks, [_wrap(label, width) for label in labels], fontsize=fontsize, rotation=0)
+            if not _labels_overlap(ax, axis):
+                return
+    if axis != "x":
+        return  # y labels stack: wrapping at the smallest size was the last resort
+    fontsize = size
+    while True:
+        setter(ticks, [" ".join(label.split()) for label in labels], fontsize=fontsize, rotation=45,
+               ha="right", rotation_mode="anchor")
+        if not _labels_overlap(ax, axis, rotated=45) or fontsize <= min_fontsize:
+            return
+        fontsize = max(min_fontsize, fontsize - 1)
+
+
+def _wrap(label: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(" ".join(label.split()), width, break_long_words=False,
+                                   break_on_hyphens=False)) or label
+
+
+def _labels_overlap(ax: Any, axis: str, rotated: float = 0.0, pad_px: float = 2.0) -> bool:
+    """Whether two neighbouring tick labels touch. Turned labels are parallel strips: they clear
+    each other when the ticks' spacing across the strips exceeds a label's height."""
+    ax.figure.draw_without_rendering()  # the layout as it will be saved (constrained layout moves axes)
+    renderer = ax.figure.canvas.get_renderer()
+    texts = [t for t in (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()) if t.get_text()]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    if rotated:
+        positions = sorted(ax.transData.transform([(x, 0) for x in ax.get_xticks()[: len(texts)]])[:, 0])
+        height = max(_unrotated_height(t, renderer) for t in texts) if texts else 0.0
+        gaps = np.diff(positions) * np.sin(np.radians(rotated))
+        return bool(len(gaps) and gaps.min() < height + pad_px)
+    lo, hi = (0, 2) if axis == "x" else (1, 3)
+    spans = sorted((b.extents[lo], b.extents[hi]) for b in boxes)
+    return any(nxt[0] < prev[1] + pad_px for prev, nxt in zip(spans, spans[1:]))
+
+
+def _unrotated_height(text: Any, renderer: Any) -> float:
+    angle = text.get_rotation()
+    text.set_rotation(0)
+    height = text.get_window_extent(renderer).height
+    text.set_rotation(angle)
+    return height
 
 
 def _save(fig: Any, out_dir: Path, fig_id: str, caption: str, alt: str) -> dict[str, str]:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{fig_id}.png"
-    fig.savefig(path, bbox_inches="tight", facecolor="white")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:  # a render stopped mid-figure leaves the previous PNG whole
+            fig.savefig(tmp, bbox_inches="tight", facecolor="white", format="png")
+    finally:
+        plt.close(fig)
     return {"id": fig_id, "file": f"figures/{path.name}", "caption": caption, "alt": alt}
 
 
