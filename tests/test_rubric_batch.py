@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cnnreport.cli import main
 from cnnreport.errors import UserError
@@ -80,7 +83,7 @@ def test_a_class_graded_into_csv_json_and_feedback(classroom: Path, tmp_path: Pa
     assert sorted(p.name for p in feedback.iterdir()) == ["alice.md", "bob.md", "carol.md", "dave.md"]
     bob = (feedback / "bob.md").read_text(encoding="utf-8")
     first = bob.split("## What to fix first")[1].split("## Every item")[0]
-    assert "variant\\_curves.png" in first and "*How to fix:*" in first
+    assert "figures/variant_curves.png" in first and "*How to fix:*" in first
     assert "could not be graded" in (feedback / "carol.md").read_text(encoding="utf-8")
     dave = (feedback / "dave.md").read_text(encoding="utf-8")
     assert md_text(HOSTILE_NAME) in dave and HOSTILE_NAME not in dave  # markup shown as text
@@ -208,4 +211,36 @@ def test_feedback_puts_the_costliest_items_first_and_quotes_markup_as_text(two_r
         positions = [first.index(md_text(i.name)) for i in order]
         assert positions == sorted(positions)
     assert "## Read by your instructor" in text
-    assert md_text("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert\\(1\\)\\>"
+    assert md_text("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert(1)\\>"
+    assert md_text("[a](http://e) _x_ *y* file_name") == "\\[a\\](http://e) \\_x\\_ \\*y\\* file_name"
+
+
+# ------------------------------------------------------------------------------------ fuzzed
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_feedback_quotes_any_text_as_text(text: str) -> None:
+    """Whatever a submission wrote, the feedback shows it as written (one line), with every
+    character Markdown could read as markup escaped."""
+    shown = md_text(text)
+    assert re.sub(r"\\(.)", r"\1", shown) == " ".join(text.split())
+    bare = re.sub(r"\\.", "", shown)  # what is left once every escaped character is taken out
+    assert not re.search(r"[<>\[\]`*|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", bare)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=400))
+def test_resume_reads_back_any_file_or_refuses_it_in_one_line(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "g.csv"
+    head = ",".join(gradebook.header("moodle", RUBRIC)).encode() + b"\n"
+    path.write_bytes(head + data)
+    try:
+        sheet = gradebook.Sheet.open(path, "moodle", RUBRIC, resume=True)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    except UnicodeDecodeError:
+        pytest.fail("an undecodable file must be refused in one line")
+    sheet.close()
+    assert all(len(r) == 3 and r[1] for r in sheet.kept.values())

@@ -16,19 +16,24 @@ from cnnreport.files import write_text
 from cnnreport.formatting import fmt_num, fmt_points
 from cnnreport.rubric.result import CheckResult, Graded, ItemResult, Reproduction
 
-# Markdown's special characters, backslash-escaped (CommonMark: any ASCII punctuation may be).
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
-# The fixes are ours (rubric.toml, the checks): their `commands` stay code.
-_SPECIAL_NOT_CODE = re.compile(r"([\\*_{}\[\]<>()#+!|~])")
+# What Markdown could read as markup in a line of text, backslash-escaped (CommonMark lets any
+# ASCII punctuation be): emphasis, code, links and images (their brackets), HTML, tables,
+# strikethrough. An underscore inside a word (file_name) opens no emphasis and stays as it is;
+# parentheses, `#`, `+` and `!` are markup only after a bracket or at a line's start, which an
+# escaped bracket and a line that starts with our own words rule out.
+_SPECIAL = re.compile(r"[\\`*\[\]<>|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_CODE = re.compile(r"(`[^`\n]+`)")
 
 
 def md_text(text: str) -> str:
     """Text shown as written, on one line."""
-    return _SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+    return _SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join((text or "").split()))
 
 
 def md_fix(text: str) -> str:
-    return _SPECIAL_NOT_CODE.sub(r"\\\1", " ".join((text or "").split()))
+    """A fix (ours: rubric.toml, the checks), its `commands` kept as code, the rest as text."""
+    parts = _CODE.split(" ".join((text or "").split()))
+    return "".join(part if i % 2 else md_text(part) for i, part in enumerate(parts))
 
 
 def safe_name(student: str) -> str:

@@ -124,15 +124,19 @@ class Sheet:
     def _read_back(self, head: list[str]) -> dict[str, list[str]]:
         """The finished rows of a file this layout and rubric wrote; a last row cut off by a kill
         is dropped (the file is truncated to its last complete line)."""
-        data = self.path.read_bytes()
-        if data and not data.endswith(b"\n"):
-            data = data[: data.rfind(b"\n") + 1]
-            with open(self.path, "r+b") as f:
-                f.truncate(len(data))
-        rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        whole = self.path.read_bytes()
+        data = whole if not whole or whole.endswith(b"\n") else whole[: whole.rfind(b"\n") + 1]
+        try:
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise UserError(f"{self.path}: not a grades file --resume can continue ({type(exc).__name__}); "
+                            "remove it or name another") from None
         if not rows or rows[0] != head:
             raise UserError(f"{self.path}: not a grades file of this rubric in the {self.layout} layout "
                             "(its header differs): --resume continues only such a file; remove it or name another")
+        if len(data) < len(whole):  # the row a kill cut off: rows are appended after the last whole one
+            with open(self.path, "r+b") as f:
+                f.truncate(len(data))
         key = head.index(key_of(self.layout))
         kept = {}
         grade = {"canvas": len(head) - 1, "moodle": 1}.get(self.layout)
