@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import sys
 import tarfile
 
 import numpy as np
@@ -364,3 +365,11 @@ def test_endpoint_test_needs_exactly_one_target(trained):
 def test_pick_test_images_cycles_classes():
     y = np.array([2, 0, 0, 1, 2, 1, 0])
     assert transcript.pick_test_images(y, 3, 5) == [1, 3, 0, 2, 5]
+
+
+def test_the_endpoint_test_names_the_aws_extra_when_boto3_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`endpoint-test --local` drives boto3 too: without the aws extra it says which to install,
+    in one line, instead of an ImportError's traceback."""
+    monkeypatch.setitem(sys.modules, "boto3", None)  # `import boto3` raises ImportError
+    with pytest.raises(UserError, match=r"pip install 'cnnreport\[aws\]'"):
+        transcript.runtime_client("http://127.0.0.1:9")

@@ -21,11 +21,12 @@ FALLBACK_TF = "2.20"  # without TensorFlow here (nothing exported here either): 
 # ------------------------------------------------------------------------- session and checks
 
 
-def _boto3() -> Any:
+def import_boto3() -> Any:
     try:
         import boto3
     except ImportError:
-        raise UserError("AWS commands need the aws extra: pip install 'cnnreport[aws]'") from None
+        raise UserError("this command needs the aws extra (boto3, the SageMaker SDK): "
+                        "pip install 'cnnreport[aws]'") from None
     return boto3
 
 
@@ -33,14 +34,14 @@ def resolve_region(region: str | None) -> str:
     """--region, else AWS_REGION / AWS_DEFAULT_REGION, else the AWS config's region."""
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
-        region = _boto3().Session().region_name
+        region = import_boto3().Session().region_name
     if not region:
         raise UserError("no AWS region: pass --region (e.g. eu-west-1) or set AWS_REGION")
     return region
 
 
 def session(region: str) -> Any:
-    return _boto3().Session(region_name=region)
+    return import_boto3().Session(region_name=region)
 
 
 def check_credentials(sess: Any) -> None:
@@ -103,7 +104,8 @@ def image_uri(region: str, instance_type: str, scope: str = "inference", version
     try:
         from sagemaker.core import image_uris
     except ImportError:
-        raise UserError("AWS commands need the aws extra: pip install 'cnnreport[aws]'") from None
+        raise UserError("this command needs the aws extra (boto3, the SageMaker SDK): "
+                        "pip install 'cnnreport[aws]'") from None
     version = version or tf_version(scope)
     sdk_images.require(scope, version)
     try:

@@ -30,6 +30,7 @@ from cnnreport.deploy.artifact import (
     selection_note,
     study_records,
 )
+from cnnreport.deploy.aws_session import import_boto3
 from cnnreport.deploy.aws_session import resolve_region, session
 from cnnreport.deploy.endpoints import find_deployment
 from cnnreport.deploy.export import float32_copy
@@ -69,7 +70,7 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def runtime_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
     """boto3's sagemaker-runtime client; unsigned for the local endpoint (no credentials needed)."""
-    import boto3
+    boto3 = import_boto3()  # the aws extra, named when it is missing (the local endpoint test needs it too)
     from botocore import UNSIGNED
     from botocore.config import Config
 
