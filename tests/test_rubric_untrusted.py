@@ -259,14 +259,21 @@ def test_checking_is_linear_in_a_numbers_heavy_texts_size(trained_study, tmp_pat
     assert per_byte[1.0] < 100 and per_byte[1.0] < 1.5 * per_byte[0.25], per_byte
 
 
-@pytest.mark.slow
-def test_a_ten_megabyte_numbers_heavy_report_is_graded_in_seconds(trained_study, tmp_path):
-    """A generous bound (about 4.5 s on a 2-core CPU): `pytest -m slow` runs it."""
+def test_a_ten_megabyte_numbers_heavy_report_is_graded_within_the_class_budget(trained_study, tmp_path, capsys):
+    """10 MB of numbers in the interpretation, graded as a class is (`check --csv`, a worker per
+    submission) within a 30 s budget: graded in full, integrity verified, not a row saying it ran
+    over (about 4.5 s here; the quadratic alignment this replaced took minutes at 8 MB). The bound
+    is the product's own time budget, not a stopwatch: figures are in bench/README.md."""
     folder = numbers_heavy(copy_report(trained_study.report_dir, tmp_path / "ten"), 10)
-    t0 = time.perf_counter()
-    result = check_report(folder)
-    assert time.perf_counter() - t0 < 60
-    assert result["score"]["integrity"] is True
+    assert (folder / "report.json").stat().st_size > 10e6
+    grades = tmp_path / "grades.csv"
+    code = main(["check", str(folder), "--csv", str(grades), "--time-budget", "30", "--jobs", "1"])
+    capsys.readouterr()
+    import csv
+
+    (row,) = list(csv.DictReader(grades.open(encoding="utf-8")))
+    assert row["status"] == "ok", row["status"]
+    assert row["integrity"] == "True" and code == 0, (row["integrity"], code)
 
 
 def test_a_failed_integrity_check_exits_1(workspace, capsys):
