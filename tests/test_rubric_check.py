@@ -122,9 +122,19 @@ def test_a_missing_pdf_library_never_calls_the_pdf_damaged(good, monkeypatch: py
 def test_deleted_figure_costs_its_item(good, copy: Path) -> None:
     (copy / "figures" / "samples.png").unlink()
     bad = check_report(copy, RUBRIC)
-    assert losses(good[1], bad) == {"eda.samples": 3}
+    assert losses(good[1], bad) == {"eda.samples": 3, "bonus.captions": 1}
     assert "figures/samples.png is missing" in item(bad, "eda.samples")["evidence"]
     assert item(bad, "eda.samples")["fix"]
+
+
+def test_a_deleted_figure_no_item_requires_still_costs_the_captions_bonus(good, copy: Path) -> None:
+    """A caption under a broken image captions nothing (a handed-in folder once scored 87 of 87
+    without its accuracy_bars.png)."""
+    (copy / "figures" / "accuracy_bars.png").unlink()
+    bad = check_report(copy, RUBRIC)
+    assert losses(good[1], bad) == {"bonus.captions": 1}
+    evidence = item(bad, "bonus.captions")["evidence"]
+    assert "not all shown" in evidence and "figures/accuracy_bars.png is missing" in evidence
 
 
 def test_single_seed_costs_mean_and_std(good, copy: Path) -> None:

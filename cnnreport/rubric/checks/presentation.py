@@ -83,14 +83,20 @@ def sections(sub: Submission, p: SectionsParams) -> Outcome:
 
 @check("captions")
 def captions(sub: Submission, p: Params) -> Outcome:
-    """Every figure has a caption and alt text."""
+    """Every figure has a caption and alt text, and is shown (its file present, in the HTML)."""
     figs = sub.report.figures
     if not figs:
         return fail("no figures in report.json", REBUILD)
     bad = [f.id for f in figs if len(words(f.caption)) < 3 or not f.alt.strip()]
     if bad:
         return Outcome(0.0, f"figures without caption or alt text: {', '.join(bad)}", REBUILD)
-    return ok(f"{len(figs)} figures, each with a caption and alt text")
+    # A caption under a broken image captions nothing: every figure listed must also be shown.
+    states = [_figure_state(sub, f.id) for f in figs]
+    unshown = [evidence for shown, evidence, _ in states if not shown]
+    if unshown:
+        return Outcome(0.0, f"{len(figs)} figures captioned, but not all shown: {_list(unshown, 3)}",
+                       f"restore the figures' files or {REBUILD}")
+    return ok(f"{len(figs)} figures, each shown with a caption and alt text")
 
 
 class ExtraFiguresParams(Params):
