@@ -24,7 +24,7 @@ from cnnreport.cli import main
 from cnnreport.errors import UserError
 from cnnreport.rubric import batch, gradebook
 from cnnreport.rubric.batch import Budget, Pool, Task, grade_here
-from cnnreport.rubric.feedback import feedback_markdown, md_text
+from cnnreport.rubric.feedback import feedback_markdown, md_fix, md_text
 from cnnreport.rubric.result import NotGraded
 from cnnreport.rubric.schema import load_rubric
 from cnnreport.rubric.scoring import check_report
@@ -213,6 +213,10 @@ def test_feedback_puts_the_costliest_items_first_and_quotes_markup_as_text(two_r
     assert "## Read by your instructor" in text
     assert md_text("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert(1)\\>"
     assert md_text("[a](http://e) _x_ *y* file_name") == "\\[a\\](http://e) \\_x\\_ \\*y\\* file_name"
+    # A fix keeps its commands as code and the words around them apart ("rebuild with`cnnreport
+    # render`" once ran them together).
+    assert md_fix("rebuild with `cnnreport render`; never edit <the> numbers") == \
+        "rebuild with `cnnreport render`; never edit \\<the\\> numbers"
 
 
 # ------------------------------------------------------------------------------------ fuzzed

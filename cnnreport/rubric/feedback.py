@@ -25,15 +25,20 @@ _SPECIAL = re.compile(r"[\\`*\[\]<>|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _CODE = re.compile(r"(`[^`\n]+`)")
 
 
+def _escaped(text: str) -> str:
+    return _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
 def md_text(text: str) -> str:
     """Text shown as written, on one line."""
-    return _SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join((text or "").split()))
+    return _escaped(" ".join((text or "").split()))
 
 
 def md_fix(text: str) -> str:
     """A fix (ours: rubric.toml, the checks), its `commands` kept as code, the rest as text."""
+    # Lines joined once, then each piece escaped as it is: the spaces around a command are kept.
     parts = _CODE.split(" ".join((text or "").split()))
-    return "".join(part if i % 2 else md_text(part) for i, part in enumerate(parts))
+    return "".join(part if i % 2 else _escaped(part) for i, part in enumerate(parts))
 
 
 def safe_name(student: str) -> str:

@@ -191,7 +191,7 @@ SHOWN = 12  # numbers shown of one differing stretch
 def _shown(indices: range, tokens: dict[int, str]) -> str:
     if not indices:
         return "nothing"
-    more = f" … ({len(indices)} numbers)" if len(indices) > SHOWN else ""
+    more = f" … ({len(indices):,} numbers)" if len(indices) > SHOWN else ""
     return ", ".join(tokens[i] for i in indices[:SHOWN]) + more
 
 
@@ -206,7 +206,7 @@ def html_vs_json(sub: Submission) -> Part:
     want, have = _hashes(want_chunks), _hashes(have_chunks)
     stretches = _differing(want, have)
     if not stretches:
-        return Part("html", True, f"report.html numbers equal report.json's ({len(have)} numbers)")
+        return Part("html", True, f"report.html numbers equal report.json's ({len(have):,} numbers)")
     # The numbers shown and where each stretch is, found in one more pass over each text.
     want_tokens, want_where = _look_up(want_chunks, {i for w, _, _, _ in stretches for i in w[:SHOWN]},
                                        {i for _, _, j, i in stretches if j is None and i is not None})
@@ -245,7 +245,7 @@ def pdf_vs_html(sub: Submission) -> Part:
         diffs = [f"report.pdf prints {w}, which report.html does not" for w in where]
         return Part("pdf", False, f"report.pdf has {sum(extra.values())} number(s) report.html lacks: "
                                   + ", ".join(where) + _more(len(extra)), diffs)
-    return Part("pdf", True, f"report.pdf numbers all in report.html ({printed} numbers)")
+    return Part("pdf", True, f"report.pdf numbers all in report.html ({printed:,} numbers)")
 
 
 def _close(a: Any, b: Any) -> bool:
