@@ -315,7 +315,7 @@ def describe(r: Reproduction) -> list[str]:
         lines.append(f"  {'✓' if run.passed else '✗'} {run.model} · seed {run.seed}"
                      + (" [permuted pixels]" if run.probe != "none" else "") + f" ({run.run_id}): test accuracy "
                      f"claimed {fmt_num(run.claimed_accuracy, 4)}, retrained {fmt_num(run.retrained_accuracy, 4)} "
-                     f"on {run.test_images} images (tolerance ± {fmt_num(run.accuracy_tolerance, 4)}); {loss}; "
+                     f"on {run.test_images:,} images (tolerance ± {fmt_num(run.accuracy_tolerance, 4)}); {loss}; "
                      f"{where}; run-to-run sd "
                      + ("as measured on this backend" if run.rerun_sd_source == "measured"
                         else "taken from the submission's seeds (no measurement for this environment)"))
