@@ -69,6 +69,7 @@ def test_intact_report_scores_what_it_has(good: tuple[Path, dict[str, Any]]) -> 
                     "interpretation.written", "interpretation.cites_results", "bonus.captions"):
         assert item(result, ok_item)["passed"], (ok_item, item(result, ok_item)["evidence"])
     assert "4 levels of kernel size" in item(result, "rigour.variants")["evidence"]
+    assert "2 finished seeds each;" in item(result, "rigour.repeated")["evidence"]  # not "2–2"
     assert "10 of 10 design decisions" in item(result, "cnn.justification")["evidence"]
     assert "26,698" in item(result, "interpretation.cites_results")["evidence"]
     # Two seeds: mean ± std, but short of the three the rubric asks for.

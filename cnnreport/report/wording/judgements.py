@@ -136,7 +136,9 @@ def _(j: judge.RepeatedRuns) -> str:
     if not j.finished:
         return "no models"
     counts = j.finished.values()
-    text = f"{len(j.finished)} models, {min(counts)}–{max(counts)} finished seeds each"
+    low, high = min(counts), max(counts)
+    seeds = f"{low}" if low == high else f"{low}–{high}"  # "3–3" reads as a typo
+    text = f"{len(j.finished)} models, {seeds} finished seeds each"
     if j.short:
         return f"{text}; fewer than {j.min_seeds} seeds: {listed([f'{name} has {n}' for name, n in j.short])}"
     if j.without_std:
