@@ -29,7 +29,7 @@ from cnnreport.rubric.result import NotGraded
 from cnnreport.rubric.schema import load_rubric
 from cnnreport.rubric.scoring import check_report
 
-from helpers import REPO, TrainedStudy, copy_report, edit_json, numbers_heavy, subprocess_env
+from helpers import TrainedStudy, copy_report, edit_json, numbers_heavy, subprocess_env
 
 RUBRIC = load_rubric()
 HOSTILE_NAME = "figures/<b>x</b>[a](http://e).png"
@@ -148,6 +148,22 @@ def test_a_worker_past_its_time_budget_is_stopped_and_the_next_is_graded(hostile
 def test_one_folder_is_graded_here_within_the_time_budget(hostile: Path) -> None:
     out = grade_here(Task(str(hostile), RUBRIC, many=False), Budget(seconds=1.0))
     assert isinstance(out.result, NotGraded) and "over the time budget of 1 s" in out.result.error
+
+
+def test_a_budget_running_out_inside_the_pdf_reader_is_no_damaged_pdf(classroom: Path, monkeypatch) -> None:
+    """The reader's `except Exception` (a parser failure means a damaged PDF) once caught the
+    timer: the submission was graded on, 'report.pdf unreadable', points lost for the grader's
+    budget. A slow read now ends as over the time budget, whatever code the timer interrupts."""
+    import pypdf
+
+    class SlowReader:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            time.sleep(5)  # the 0.5 s timer fires in here
+
+    monkeypatch.setattr(pypdf, "PdfReader", SlowReader)
+    out = grade_here(Task(str(classroom / "alice"), RUBRIC, many=False), Budget(seconds=0.5))
+    assert isinstance(out.result, NotGraded), out.result.notes
+    assert "over the time budget" in out.result.error
 
 
 # ------------------------------------------------------------------------- gradebook layouts

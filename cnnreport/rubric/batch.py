@@ -25,7 +25,7 @@ import threading
 import time
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -94,8 +94,10 @@ def student_id(folder: str | Path) -> str:
 # ------------------------------------------------------------------------------------ one task
 
 
-class OverBudget(Exception):
-    pass
+class OverBudget(BaseException):
+    """The time budget ran out. A BaseException, as KeyboardInterrupt is: the checks catch
+    Exception to turn a parser's failure into evidence ("report.pdf damaged"), and the timer must
+    not be taken for the student's fault there."""
 
 
 def run_task(task: Task, on_reproduce: Callable[[], None] = lambda: None) -> Outcome:
@@ -118,8 +120,6 @@ def run_task(task: Task, on_reproduce: Callable[[], None] = lambda: None) -> Out
     except MemoryError:
         out.result = NotGraded(report_dir=task.folder, retry=True,
                                error="over the memory budget: the submission is too large to grade")
-    except OverBudget:
-        raise
     except Exception as exc:  # noqa: BLE001 - one submission's fault must not end the batch
         out.result = NotGraded(report_dir=task.folder, retry=True,
                                error=f"grading failed ({type(exc).__name__}: {str(exc)[:300]})")
@@ -197,7 +197,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 def grade_here(task: Task, budget: Budget) -> Outcome:
     """One submission in this process, within the time budget (grading; reproduction after)."""
-    grading = Task(task.folder, task.rubric, task.runs_dir, None, task.fingerprint_only, task.many)
+    grading = replace(task, reproduce=None)
     try:
         with time_limit(budget.seconds):
             out = run_task(grading)
