@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import sysconfig
-import tarfile
 import threading
 import time
 from dataclasses import dataclass
@@ -277,7 +276,7 @@ def test_jobs_are_sharded_streamed_and_pulled_back(aws_env, sdk_job, tmp_path, m
         assert code["DataSource"]["S3DataSource"]["S3Uri"].endswith("/sourcedir.tar.gz")
         assert "tensorflow-training:2.21" in desc["AlgorithmSpecification"]["TrainingImage"]
     assert sorted(shards) == ["0", "1"]
-    bucket = f"sagemaker-us-east-1-123456789012"
+    bucket = "sagemaker-us-east-1-123456789012"
     sources = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"cnnreport/{study.name}/source/")
     assert len(sources["Contents"]) == 1  # one upload for both jobs
     assert any("job 1/2: Completed" in s for s in said) and any("job 2/2: job 2: epoch 1/1" in s for s in said)

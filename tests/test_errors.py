@@ -4,7 +4,6 @@ from its message; the option that moves a folder offered where it applies."""
 from __future__ import annotations
 
 import errno
-from pathlib import Path
 
 import pytest
 

@@ -52,8 +52,8 @@ def _kinds(shares: list[Any], other: str) -> set[str]:
 @pytest.fixture(scope="module")
 def class_of_five(trained_study: TrainedStudy, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Fingerprint]:
     root = tmp_path_factory.mktemp("class")
-    alice = _submission(trained_study, root / "alice")
-    bob = _submission(trained_study, root / "bob")  # alice's folder, handed in again
+    _submission(trained_study, root / "alice")
+    _submission(trained_study, root / "bob")  # alice's folder, handed in again
     carol = _submission(trained_study, root / "carol", with_runs=False)  # her text, reworded a little
     _edit(carol, lambda r: (_other_runs(r, "c"), r["text"].update(
         interpretation=INTERPRETATION.replace("is not bought with capacity", "is not bought with size"))))

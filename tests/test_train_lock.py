@@ -40,7 +40,7 @@ def test_a_second_holder_waits_says_so_once_then_goes_on(tmp_path):
         said = []
         with lock.holding(path, "build", echo=said.append):
             assert path.with_name(path.name + ".finished").exists()  # the block began once the first was done
-        assert len(said) == 1 and said[0].startswith(f"waiting for the build started at ")
+        assert len(said) == 1 and said[0].startswith("waiting for the build started at ")
         assert f"by pid {first.pid}" in said[0]
     finally:
         first.kill()

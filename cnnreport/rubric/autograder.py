@@ -67,7 +67,7 @@ exit 0
 
 
 def readme(rubric: Rubric, install: str, reproduce: int | None) -> str:
-    auto = sum(i.points for _, i in rubric.items() if not i.human and not _bonus(rubric, i.id))
+    auto = sum(i.points for c, i in rubric.items() if not i.human and not c.bonus)
     human = [(c, i) for c, i in rubric.items() if i.human]
     manual = "\n".join(f"   - {i.name}: {fmt_points(i.points)} points ({c.name})" for c, i in human)
     return f"""# cnnreport autograder for Gradescope
@@ -110,10 +110,6 @@ their maximum and a note, the score the tests' sum.{
     AUTOGRADER_ROOT=/tmp/ag CNNREPORT=$(command -v cnnreport) bash run_autograder
     cat /tmp/ag/results/results.json
 """
-
-
-def _bonus(rubric: Rubric, item_id: str) -> bool:
-    return any(c.bonus and any(i.id == item_id for i in c.items) for c in rubric.criteria)
 
 
 def write_bundle(out: Path, rubric: Rubric, install: str | None = None, visibility: str = "visible",

@@ -26,17 +26,17 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from cnnreport.errors import UserError
 from cnnreport.files import write_text
 from cnnreport.formatting import fmt_points
 from cnnreport.rubric.copies import describe as describe_shared
-from cnnreport.rubric.result import CheckResult, Graded, NotGraded, Reproduction, SharedWith
+from cnnreport.rubric.result import CheckResult, Graded, Reproduction, SharedWith
 from cnnreport.rubric.schema import Rubric
 
 Layout = Literal["full", "canvas", "moodle"]
-LAYOUTS = ("full", "canvas", "moodle")
+LAYOUTS = get_args(Layout)
 CANVAS_IDS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 POINTS_POSSIBLE = "    Points Possible"  # how Canvas's export labels that row (leading spaces its own)
 RETRY_MARK = "(graded again by --resume)"
@@ -116,10 +116,16 @@ class Sheet:
         else:
             sheet._file = open(sheet.path, "w", newline="", encoding="utf-8")
             sheet._writer = csv.writer(sheet._file)
-            sheet._write(head)
-            if layout == "canvas":
-                sheet._write([POINTS_POSSIBLE, "", "", "", "", fmt_points(rubric.total)])
+            for line in sheet._head_rows():
+                sheet._write(line)
         return sheet
+
+    def _head_rows(self) -> list[list[Any]]:
+        """The header, and under it the "Points Possible" row a Canvas export has."""
+        head: list[list[Any]] = [header(self.layout, self.rubric)]
+        if self.layout == "canvas":
+            head.append([POINTS_POSSIBLE, "", "", "", "", fmt_points(self.rubric.total)])
+        return head
 
     def _read_back(self, head: list[str]) -> dict[str, list[str]]:
         """The finished rows of a file this layout and rubric wrote; a last row cut off by a kill
@@ -167,11 +173,7 @@ class Sheet:
         """The whole file again, atomically: header and rows in the given order."""
         self.close()
         buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(header(self.layout, self.rubric))
-        if self.layout == "canvas":
-            w.writerow([POINTS_POSSIBLE, "", "", "", "", fmt_points(self.rubric.total)])
-        w.writerows(rows)
+        csv.writer(buf).writerows(self._head_rows() + rows)
         write_text(self.path, buf.getvalue())
 
 
@@ -183,6 +185,3 @@ def kept_with_shares(layout: Layout, rubric: Rubric, kept: list[str], shared: li
     out[header(layout, rubric).index("shared_with")] = describe_shared(shared)
     return out
 
-
-def is_retry(result: Graded) -> bool:
-    return isinstance(result, NotGraded) and result.retry

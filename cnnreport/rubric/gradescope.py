@@ -15,7 +15,7 @@ score 0 and the reason, so the student sees why instead of a failed autograder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from cnnreport.formatting import fmt_points
 from cnnreport.rubric.result import CheckResult, Graded, ItemResult
@@ -23,7 +23,7 @@ from cnnreport.rubric.submission import NotAReport
 
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 # Gradescope's visibility values; tests default to what the assignment shows students.
-VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+VISIBILITIES = get_args(Visibility)
 
 HUMAN_NOTE = ("graded by a reader, not by the autograder (add it as a manual question worth "
               "{points} points); what the check found: {evidence}")
@@ -46,15 +46,13 @@ def _test(criterion: str, item: ItemResult, visibility: Visibility, number: str)
             "status": "passed" if item.passed else "failed", "visibility": visibility, "output": output}
 
 
-def results_json(result: Graded, visibility: Visibility = "visible", seconds: float | None = None,
-                 notes: list[str] | None = None) -> dict[str, Any]:
+def results_json(result: Graded, visibility: Visibility = "visible", notes: list[str] | None = None) -> dict[str, Any]:
     """Gradescope's results.json for one submission. `notes`: lines for the top-level output
     (a reproduction, shared work), shown to whoever sees the submission's output."""
     extra = list(notes or [])
     if not isinstance(result, CheckResult):
         return {"score": 0.0, "output": "\n".join([f"Not graded: {result.error}", *extra]),
-                "visibility": visibility, "stdout_visibility": "hidden", "tests": [],
-                **({"execution_time": round(seconds)} if seconds is not None else {})}
+                "visibility": visibility, "stdout_visibility": "hidden", "tests": []}
     tests = [_test(c.name + (" (bonus)" if c.bonus else ""), i, visibility, f"{ci + 1}.{ii + 1}")
              for ci, c in enumerate(result.criteria) for ii, i in enumerate(c.items)]
     # The score is the tests' sum (rounded as they are), so the two never disagree.
@@ -63,11 +61,8 @@ def results_json(result: Graded, visibility: Visibility = "visible", seconds: fl
     lines = [s.line]
     if not s.integrity:
         lines.append("Integrity check failed: " + "; ".join(result.integrity.differences[:3]))
-    out: dict[str, Any] = {"score": score, "output": "\n".join(lines + extra), "visibility": visibility,
-                           "stdout_visibility": "hidden", "tests": tests}
-    if seconds is not None:
-        out["execution_time"] = round(seconds)
-    return out
+    return {"score": score, "output": "\n".join(lines + extra), "visibility": visibility,
+            "stdout_visibility": "hidden", "tests": tests}
 
 
 HIDDEN = ("__MACOSX",)

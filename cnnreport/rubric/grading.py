@@ -81,14 +81,14 @@ def run_check(folders: list[Path], options: Options, echo: Callable[[str], None]
         try:
             folders = [locate_report(folders[0])]
         except NotAReport as exc:  # Gradescope must get a results.json whatever was handed in
-            _write_gradescope(options, NotGraded(report_dir=str(folders[0]), error=str(exc)), None, [])
+            _write_gradescope(options, NotGraded(report_dir=str(folders[0]), error=str(exc)), None)
             raise
     many = len(folders) > 1 or bool(options.csv_file)
     # --json prints data on stdout: progress goes to stderr there.
     note = (lambda msg: print(msg, file=sys.stderr, flush=True)) if options.as_json else echo
     sheet = Sheet.open(Path(options.csv_file), options.csv_layout, rubric, options.resume) if options.csv_file else None
-    key = {"canvas": lambda f: student_id(f), "moodle": lambda f: student_id(f)}.get(
-        options.csv_layout, lambda f: str(f))
+    # A row is found again by its key column: the student in a gradebook layout, else the folder.
+    key: Callable[[Path], str] = str if options.csv_layout == "full" else student_id
     kept = {str(f): sheet.kept[key(f)] for f in folders if sheet is not None and key(f) in sheet.kept}
     if kept:
         note(f"resume: {len(kept)} of {len(folders)} submissions already graded in {options.csv_file}")
@@ -120,7 +120,7 @@ def run_check(folders: list[Path], options: Options, echo: Callable[[str], None]
         grade_all(tasks, options.jobs or default_jobs(), options.budget, finished, in_process=not many)
     except NotAReport as exc:
         if options.gradescope:  # Gradescope must get a results.json whatever was handed in
-            _write_gradescope(options, NotGraded(report_dir=str(folders[0]), error=str(exc)), None, [])
+            _write_gradescope(options, NotGraded(report_dir=str(folders[0]), error=str(exc)), None)
         raise
     finally:
         if sheet is not None:
@@ -144,7 +144,7 @@ def run_check(folders: list[Path], options: Options, echo: Callable[[str], None]
         sheet.rewrite(final_rows)
     if options.gradescope:
         o = outcomes[str(folders[0])]
-        _write_gradescope(options, results[0], o.reproduction, [])
+        _write_gradescope(options, results[0], o.reproduction)
     _print(results, rubric, many, options, echo)
     if options.csv_file:
         note(f"wrote {options.csv_file}: {len(final_rows)} row(s)" + (f" ({len(kept)} kept by --resume)" if kept else ""))
@@ -162,10 +162,10 @@ def _brief(result: Graded) -> str:
     return f"not graded: {result.error}"
 
 
-def _write_gradescope(options: Options, result: Graded, reproduction: Any, notes: list[str]) -> None:
+def _write_gradescope(options: Options, result: Graded, reproduction: Any) -> None:
     lines = describe_reproduction(reproduction) if reproduction is not None else []
     assert options.gradescope is not None
-    write_json(Path(options.gradescope), results_json(result, options.visibility, notes=notes + lines))
+    write_json(Path(options.gradescope), results_json(result, options.visibility, notes=lines))
 
 
 def _print(results: list[Graded], rubric: Rubric, many: bool, options: Options, echo: Callable[[str], None]) -> None:
